@@ -1,0 +1,153 @@
+"""``python -m codec`` / ``earbench-codec``: info, encode, decode and reconstruct from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from codec.api import Codec, ProgressCallback, load_codec
+from codec.audio import read_audio, write_audio
+from codec.ecdc import read_ecdc, write_ecdc
+from codec.errors import CodecError
+
+PROGRESS_MIN_DURATION_S = 30.0
+SUBTYPES = ("FLOAT", "PCM_16", "PCM_24", "PCM_32")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="earbench-codec", description="EnCodec-compatible neural audio codec.")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for inference (default: $OMP_NUM_THREADS, else torch's default)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="describe a model")
+    info.add_argument("model", help="model name (e.g. encodec_24khz) or checkpoint path")
+
+    enc = sub.add_parser("encode", help="audio file -> .ecdc")
+    enc.add_argument("input", type=Path)
+    enc.add_argument("output", type=Path)
+    _model_and_bitrate(enc)
+
+    dec = sub.add_parser("decode", help=".ecdc -> audio file (at the model's sample rate)")
+    dec.add_argument("input", type=Path)
+    dec.add_argument("output", type=Path)
+    dec.add_argument("--model", help="model to decode with (default: the one named in the file)")
+    dec.add_argument("--subtype", choices=SUBTYPES, default="FLOAT", help="output sample format (default FLOAT)")
+
+    rec = sub.add_parser("reconstruct", help="audio file -> coded and decoded audio file (same rate and channels)")
+    rec.add_argument("input", type=Path)
+    rec.add_argument("output", type=Path)
+    _model_and_bitrate(rec)
+    rec.add_argument("--subtype", choices=SUBTYPES, default="FLOAT", help="output sample format (default FLOAT)")
+    return parser
+
+
+def _model_and_bitrate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model name or checkpoint path")
+    parser.add_argument("--bitrate", type=float, required=True, help="target bitrate in kbps")
+
+
+def set_threads(threads: int | None) -> int:
+    """Apply ``--threads``, else ``$OMP_NUM_THREADS``; return the count in force."""
+    if threads is None and os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        threads = int(os.environ["OMP_NUM_THREADS"])
+    if threads is not None:
+        if threads < 1:
+            raise CodecError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def _progress(duration_s: float, label: str) -> tuple[ProgressCallback | None, Callable[[], None]]:
+    """A tqdm bar on stderr for inputs long enough to wait for; (callback, close)."""
+    if duration_s < PROGRESS_MIN_DURATION_S:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit="segment", file=sys.stderr, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    codec = load_codec(args.model)
+    config = codec.model.config
+    params = sum(p.numel() for p in codec.model.parameters())
+    print(f"name:          {codec.name}")
+    print(f"file:          {codec.source}")
+    print(f"sample rate:   {codec.sample_rate} Hz, {codec.channels} channel(s)")
+    print(f"bitrates:      {', '.join(f'{b:g}' for b in codec.bitrates_kbps)} kbps")
+    print(f"frame rate:    {config.frame_rate} Hz (hop {config.hop_length} samples), {config.quantizer.n_q} codebooks"
+          f" of {config.quantizer.bins}")
+    print(f"causal:        {config.seanet.causal}; segments: {config.segment_s or 'whole input'}")
+    print(f"parameters:    {params / 1e6:.2f} M")
+    if config.provenance:
+        print(f"provenance:    {config.provenance}")
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    codec = load_codec(args.model)
+    audio, sample_rate = read_audio(args.input)
+    progress, close = _progress(audio.shape[1] / sample_rate, "encode")
+    encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
+    close()
+    with open(args.output, "wb") as fo:
+        write_ecdc(fo, encoded)
+    size = args.output.stat().st_size
+    print(f"{args.output}: {size} bytes, {size * 8 / encoded.duration_s / 1000:.2f} kbps "
+          f"({encoded.num_codebooks} codebooks, {encoded.num_streams} stream(s))")
+
+
+def cmd_decode(args: argparse.Namespace) -> None:
+    loaded: list[Codec] = []
+
+    def codec_for(name: str) -> Codec:
+        loaded.append(load_codec(args.model or name))
+        return loaded[0]
+
+    with open(args.input, "rb") as fo:
+        encoded = read_ecdc(fo, codec_for)
+    codec = loaded[0]
+    progress, close = _progress(encoded.duration_s, "decode")
+    audio = codec.decode(encoded, progress)
+    close()
+    write_audio(args.output, audio, encoded.input_sample_rate, subtype=args.subtype)
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    codec = load_codec(args.model)
+    audio, sample_rate = read_audio(args.input)
+    progress, close = _progress(audio.shape[1] / sample_rate, "reconstruct")
+    encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
+    out = codec.decode(encoded, progress)
+    close()
+    write_audio(args.output, out, sample_rate, subtype=args.subtype)
+    print(f"{args.output}: {encoded.bitrate_kbps:.2f} kbps really spent ({encoded.num_codebooks} codebooks, "
+          f"{encoded.num_streams} stream(s))")
+
+
+COMMANDS = {"info": cmd_info, "encode": cmd_encode, "decode": cmd_decode, "reconstruct": cmd_reconstruct}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        set_threads(args.threads)
+        COMMANDS[args.command](args)
+    except CodecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
