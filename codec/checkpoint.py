@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,10 @@ def _load_safetensors(file: Path) -> EncodecModel:
 
 def _load_official(file: Path) -> EncodecModel:
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about unusual pickle protocols before refusing them; our error says it all.
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(file, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(f"{file} is not a loadable weights file (code in pickles is refused): {exc}") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
