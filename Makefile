@@ -17,7 +17,7 @@ ORACLE_PACKAGES := encodec==0.1.1 einops==0.8.2
 .PHONY: run test lint system-packages
 
 run: system-packages $(INSTALLED)
-	$(BIN)/python -m app
+	$(BIN)/python -m app resources/examples/example.flac
 
 test: system-packages lint $(ORACLE)
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest

@@ -20,7 +20,7 @@ from codec.audio import as_audio_array, resample
 from codec.catalog import resolve_model
 from codec.checkpoint import load_model
 from codec.errors import BitstreamError, InvalidAudioError
-from codec.model import EncodecModel, EncodedSegment
+from codec.model import EncodecModel, EncodedSegment, linear_overlap_add
 from codec.quantization import check_bitrate
 
 ProgressCallback = Callable[[int, int], None]
@@ -95,6 +95,11 @@ class Codec:
         return self.model.config.bitrates_kbps
 
     @property
+    def trained(self) -> bool:
+        """False for random-weight models made for tests, which must never be presented as a codec."""
+        return not self.model.config.provenance.get("random_init", False)
+
+    @property
     def bits_per_code(self) -> int:
         return int(math.log2(self.model.config.quantizer.bins))
 
@@ -136,8 +141,6 @@ class Codec:
             if stride is None:
                 audio = decoded[0]
             else:
-                from codec.model import linear_overlap_add
-
                 audio = linear_overlap_add(decoded, stride)
         model_audio = audio[..., : encoded.audio_length].numpy()
         restored = from_streams(model_audio, encoded.input_channels)
