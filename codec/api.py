@@ -23,6 +23,7 @@ from codec.errors import BitstreamError, InvalidAudioError
 from codec.model import EncodecModel, EncodedSegment, linear_overlap_add
 from codec.quantization import check_bitrate
 
+DECODE_BATCH_SEGMENTS = 8
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each coded segment."""
 
@@ -130,13 +131,15 @@ class Codec:
     def decode(self, encoded: EncodedAudio, progress: ProgressCallback | None = None) -> np.ndarray:
         """Codes → float32 audio ``[C, T]`` with the input's channels, sample rate and length."""
         self._check_codes(encoded)
-        decoded = []
+        segments = [_to_torch(seg) for seg in encoded.segments]
+        decoded: list[torch.Tensor] = []
         with torch.inference_mode():
-            for i, seg in enumerate(encoded.segments):
-                scales = None if seg.scales is None else torch.from_numpy(seg.scales).view(-1, 1)
-                decoded.append(self.model.decode_segment(EncodedSegment(torch.from_numpy(seg.codes), scales)))
+            # Segments of equal shape decode as one batch (the LSTM then steps once for all), a few at a time
+            # so memory stays bounded and progress moves.
+            for start in range(0, len(segments), DECODE_BATCH_SEGMENTS):
+                decoded += self.model.decode_segments(segments[start : start + DECODE_BATCH_SEGMENTS])
                 if progress is not None:
-                    progress(i + 1, len(encoded.segments))
+                    progress(len(decoded), len(segments))
             stride = self.model.config.segment_stride
             if stride is None:
                 audio = decoded[0]
@@ -189,6 +192,11 @@ def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
     if audio.shape[1] >= length:
         return np.ascontiguousarray(audio[:, :length])
     return np.pad(audio, ((0, 0), (0, length - audio.shape[1])))
+
+
+def _to_torch(segment: CodedSegment) -> EncodedSegment:
+    scales = None if segment.scales is None else torch.from_numpy(segment.scales).view(-1, 1)
+    return EncodedSegment(torch.from_numpy(segment.codes), scales)
 
 
 def _to_numpy(segment: EncodedSegment) -> CodedSegment:

@@ -63,12 +63,37 @@ class EncodecModel(nn.Module):
 
     def decode(self, segments: list[EncodedSegment]) -> torch.Tensor:
         """Segments → audio ``[B, C, T']`` (T' ≥ the input length: trim to it), overlap-added when segmented."""
-        decoded = [self.decode_segment(s) for s in segments]
+        decoded = self.decode_segments(segments)
         if self.config.segment_stride is None:
             if len(decoded) != 1:
                 raise ValueError(f"an unsegmented model decodes exactly one segment, got {len(decoded)}")
             return decoded[0]
         return linear_overlap_add(decoded, self.config.segment_stride)
+
+    def decode_segments(self, segments: list[EncodedSegment]) -> list[torch.Tensor]:
+        """Each segment's audio ``[B, C, F · hop]``, as :meth:`decode_segment` gives it.
+
+        In inference, runs of segments with the same shape go through the decoder as one batch: the LSTM then
+        steps once for all of them (a matrix product instead of one matrix-vector product per segment, ~3×
+        faster at 48 kHz); every other layer treats batch items independently, so results do not change.
+        """
+        if len(segments) < 2 or self.training or torch.is_grad_enabled():
+            return [self.decode_segment(s) for s in segments]
+        decoded: list[torch.Tensor] = []
+        start = 0
+        while start < len(segments):
+            stop = start + 1
+            shape = segments[start].codes.shape
+            scaled = segments[start].scale is not None
+            while stop < len(segments) and segments[stop].codes.shape == shape \
+                    and (segments[stop].scale is not None) == scaled:
+                stop += 1
+            run = segments[start:stop]
+            batch = EncodedSegment(torch.cat([s.codes for s in run]),
+                                   torch.cat([s.scale for s in run]) if scaled else None)  # type: ignore[misc]
+            decoded.extend(self.decode_segment(batch).split(shape[0]))
+            start = stop
+        return decoded
 
     def decode_segment(self, segment: EncodedSegment) -> torch.Tensor:
         """Codes ``[B, K, F]`` → audio ``[B, C, F * hop]``, rescaled by the segment's scale."""

@@ -34,14 +34,22 @@ class _WeightNormMixin:
 
     def current_weight(self) -> torch.Tensor:
         """The effective weight: folded when inference folded it, else recomputed (differentiable)."""
-        if self.folded_weight is not None and not self.training:  # type: ignore[attr-defined]
+        if self.folded_weight is not None and not self.training and self._fold_is_current():  # type: ignore[attr-defined]
             return self.folded_weight
         return _normalised_weight(self.weight_v, self.weight_g)
 
     @torch.no_grad()
     def fold(self) -> None:
-        """Compute the weight once for inference; training mode and weight loading undo it."""
+        """Compute the weight once for inference; training mode, weight loading and in-place edits undo it."""
         self.folded_weight = _normalised_weight(self.weight_v, self.weight_g).detach()
+        self._fold_versions = self._versions()
+
+    def _versions(self) -> tuple[int, int, int, int]:
+        # Every in-place change bumps a tensor's version; a new tensor has another id. Either makes the fold stale.
+        return id(self.weight_v), self.weight_v._version, id(self.weight_g), self.weight_g._version
+
+    def _fold_is_current(self) -> bool:
+        return getattr(self, "_fold_versions", None) == self._versions()
 
     def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.folded_weight = None

@@ -11,7 +11,14 @@ from torch import nn
 
 from codec.config import SEANetConfig
 from codec.model.conv import SConv1d, SConvTranspose1d
+from codec.model.fast_decoder import PackedDecoder, UnsupportedLayoutError
+from codec.model.fast_encoder import encoder_forward
 from codec.model.lstm import SLSTM
+
+
+def inference_only(module: nn.Module) -> bool:
+    """Whether a forward pass may take the inference kernels: eval mode and no autograd graph being recorded."""
+    return not module.training and not torch.is_grad_enabled()
 
 
 class ResidualUnit(nn.Module):
@@ -56,8 +63,14 @@ class SEANetEncoder(nn.Module):
         final = SConv1d(mult * config.n_filters, config.dimension, config.last_kernel_size, **conv)
         layers += [nn.ELU(alpha=1.0), final]
         self.model = nn.Sequential(*layers)
+        #: Use the copy-saving inference path (bit-identical results) in eval mode without grad.
+        self.fast_inference = True
+        #: Latent frames per chunk when the inference path chunks a long input (75 = 1 s at 24 kHz).
+        self.chunk_frames = 75
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fast_inference and inference_only(self):
+            return encoder_forward(self, x, self.chunk_frames)
         return self.model(x)
 
 
@@ -82,6 +95,33 @@ class SEANetDecoder(nn.Module):
             mult //= 2
         layers += [nn.ELU(alpha=1.0), SConv1d(config.n_filters, channels, config.last_kernel_size, **conv)]
         self.model = nn.Sequential(*layers)
+        #: Use the channels-last GEMM kernels in inference (eval mode, no grad). Tests turn it off to compare.
+        self.fast_inference = True
+        self._packed: PackedDecoder | None = None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.fast_inference and inference_only(self):
+            packed = self.packed()
+            if packed is not None:
+                return packed(z)
         return self.model(z)
+
+    def packed(self) -> PackedDecoder | None:
+        """The inference copy of the weights, rebuilt whenever the weights changed (None: layout unsupported)."""
+        if self._packed is None or not self._packed.is_current(self):
+            try:
+                with torch.inference_mode(False), torch.no_grad():  # normal tensors, usable in either mode
+                    self._packed = PackedDecoder(self)
+            except UnsupportedLayoutError:
+                self.fast_inference = False
+                return None
+        return self._packed
+
+    def train(self, mode: bool = True) -> SEANetDecoder:
+        if mode:
+            self._packed = None  # training changes the weights: drop the inference copy
+        return super().train(mode)
+
+    def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._packed = None
+        super()._load_from_state_dict(*args, **kwargs)
