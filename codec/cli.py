@@ -93,10 +93,20 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"parameters:    {params / 1e6:.2f} M")
     if config.provenance:
         print(f"provenance:    {config.provenance}")
+    if not codec.trained:
+        print("weights:       UNTRAINED (random initialisation, for tests only): not a usable codec")
+
+
+def _load(name_or_path: str) -> Codec:
+    codec = load_codec(name_or_path)
+    if not codec.trained:
+        print(f"warning: {codec.name} has untrained random weights (tests only); its output is not a codec's",
+              file=sys.stderr)
+    return codec
 
 
 def cmd_encode(args: argparse.Namespace) -> None:
-    codec = load_codec(args.model)
+    codec = _load(args.model)
     audio, sample_rate = read_audio(args.input)
     progress, close = _progress(audio.shape[1] / sample_rate, "encode")
     encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
@@ -112,7 +122,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
     loaded: list[Codec] = []
 
     def codec_for(name: str) -> Codec:
-        loaded.append(load_codec(args.model or name))
+        loaded.append(_load(args.model or name))
         return loaded[0]
 
     with open(args.input, "rb") as fo:
@@ -125,7 +135,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
-    codec = load_codec(args.model)
+    codec = _load(args.model)
     audio, sample_rate = read_audio(args.input)
     progress, close = _progress(audio.shape[1] / sample_rate, "reconstruct")
     encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
