@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ORACLE := $(VENV)/.oracle
 
-# Shared libraries the Python wheels need but do not bundle: PortAudio for sounddevice, the rest for Qt.
-SYSTEM_PACKAGES := libportaudio2 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
+# Shared libraries the Python wheels need but do not bundle: PortAudio for sounddevice, libopus for the Opus
+# reference codec (driven through ctypes for exact bitrates), the rest for Qt.
+SYSTEM_PACKAGES := libportaudio2 libopus0 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The reference implementation, a test oracle only (CC BY-NC 4.0): never a project dependency, never shipped.
