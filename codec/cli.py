@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("output", type=Path)
     _model_and_bitrate(rec)
     rec.add_argument("--subtype", choices=SUBTYPES, default="FLOAT", help="output sample format (default FLOAT)")
+
+    from codec.evaluation import command as eval_command
+
+    eval_command.add_parser(sub)
     return parser
 
 
@@ -146,7 +150,15 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
           f"{encoded.num_streams} stream(s))")
 
 
-COMMANDS = {"info": cmd_info, "encode": cmd_encode, "decode": cmd_decode, "reconstruct": cmd_reconstruct}
+def cmd_eval(args: argparse.Namespace) -> None:
+    from codec.evaluation import command as eval_command
+
+    eval_command.run(args)
+
+
+COMMANDS = {
+    "info": cmd_info, "encode": cmd_encode, "decode": cmd_decode, "reconstruct": cmd_reconstruct, "eval": cmd_eval,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

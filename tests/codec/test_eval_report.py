@@ -73,3 +73,35 @@ def test_run_summary_and_files(tmp_path: Path) -> None:
     assert len(payload["records"]) == 12 and payload["records"][0]["metrics"]["speech_only"] is None
     write_csv(tmp_path / "out.csv", records, ["error_db", "speech_only"])
     assert (tmp_path / "out.csv").read_text().count("\n") == 13
+
+
+def test_eval_command_prints_table_and_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import soundfile as sf
+
+    from codec.cli import main
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    t = np.arange(24_000) / 24_000
+    for i in range(2):
+        sf.write(folder / f"c{i}.wav", 0.3 * np.sin(2 * np.pi * (220 + 110 * i) * t), 24_000)
+    model = random_codec_checkpoint(tmp_path / "m.safetensors")
+    args = ["eval", str(folder), "-c", "reference", "-c", "anchor@3.5", "-c", "opus@12", "-c", f"{model}@6",
+            "--metrics", "si_sdr", "mel_distance", "--content", "music",
+            "--json", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| condition | kbps | real kbps | si_sdr | mel_distance |" in out
+    assert "| opus@12 | 12.00 |" in out and "| m@6 | 6.00 |" in out
+    summary = {s["condition"]: s for s in json.loads((tmp_path / "r.json").read_text())["summary"]}
+    # The hidden reference scores best on both metrics.
+    assert summary["reference"]["metrics"]["si_sdr"][0] > summary["opus@12"]["metrics"]["si_sdr"][0]
+    assert summary["reference"]["metrics"]["mel_distance"][0] < summary["anchor@3.5"]["metrics"]["mel_distance"][0]
+
+
+def test_eval_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from codec.cli import main
+
+    assert main(["eval", str(tmp_path), "-c", "reference"]) == 2
+    assert "no audio files" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "x.wav"), "-c", "opus@"]) == 2
