@@ -7,18 +7,21 @@ import logging
 import os
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from app.audio.engine import EngineStatus
 from app.core.audition import ORIGINAL, RECONSTRUCTION, AuditionState
 from app.core.clip import Clip, load_clip
 from app.core.models import OFFICIAL_CHECKPOINT_DIR, OFFICIAL_CHECKPOINTS, ModelCatalog, ModelEntry
 from app.core.renders import RenderResult, RenderService
+from app.core.spectrogram import Spectrogram, compute_spectrogram, difference
 from app.core.waveform import PeakEnvelope, peak_envelope
 from app.ui.audition_toolbar import AuditionToolbar
 from app.ui.notices import NoticeBar, NoticeLevel
 from app.ui.playback_controller import PlaybackController
+from app.ui.spectrogram_view import SpectrogramView
 from app.ui.waveform_view import WaveformView
 from app.workers import JobContext, JobRunner
 
@@ -55,16 +58,22 @@ class MainWindow(QMainWindow):
         self.state = AuditionState()
         self.setWindowTitle("EarBench")
         self.setAcceptDrops(True)
-        self.resize(1000, 520)
+        self.resize(1000, 760)
         self.toolbar = AuditionToolbar(self)
         self.addToolBar(self.toolbar)
         self.notices = NoticeBar()
         self.waveform = WaveformView()
+        self.spectrograms = SpectrogramView()
+        self._original_spectrogram: Spectrogram | None = None
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.waveform)
+        splitter.addWidget(self.spectrograms)
+        splitter.setSizes([180, 520])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.notices)
-        layout.addWidget(self.waveform, 1)
+        layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_status_bar()
         self._build_menus()
@@ -126,21 +135,23 @@ class MainWindow(QMainWindow):
         """Load an audio file in the background; it replaces the current clip when ready."""
         file_path = Path(path)
 
-        def job(context: JobContext) -> tuple[Clip, PeakEnvelope]:
+        def job(context: JobContext) -> tuple[Clip, PeakEnvelope, Spectrogram]:
             clip = load_clip(file_path)
-            return clip, peak_envelope(clip.audio, clip.sample_rate)
+            return clip, peak_envelope(clip.audio, clip.sample_rate), compute_spectrogram(clip.audio, clip.sample_rate)
 
         self.busy_label.setText(f"Opening {file_path.name}…")
         self.runner.submit("load", job, self._on_clip_loaded, lambda exc: self._show_error("load-error", str(exc)))
 
-    def _on_clip_loaded(self, loaded: tuple[Clip, PeakEnvelope]) -> None:
-        clip, envelope = loaded
+    def _on_clip_loaded(self, loaded: tuple[Clip, PeakEnvelope, Spectrogram]) -> None:
+        clip, envelope, spectrogram = loaded
         self.runner.cancel("render")
         self.state.set_clip(clip)
         self.notices.clear_notice("load-error")
         self.notices.clear_notice("band-limit")
         self.playback.load(clip.audio, clip.sample_rate)
         self.waveform.set_original(envelope, clip.duration_s)
+        self._original_spectrogram = spectrogram
+        self.spectrograms.set_original(spectrogram)
         self.toolbar.set_codec_source(False)
         self.render_label.clear()
         self.clip_label.setText(f"{clip.name} · {clip.sample_rate} Hz · {clip.channels} ch · {clip.duration_s:.2f} s")
@@ -210,10 +221,13 @@ class MainWindow(QMainWindow):
         if not self.state.can_render:
             return
         request = self.state.new_request()
+        original = self._original_spectrogram  # of request.clip: both are replaced together on load
 
-        def job(context: JobContext) -> tuple[RenderResult, PeakEnvelope]:
+        def job(context: JobContext) -> tuple[RenderResult, PeakEnvelope, Spectrogram, Spectrogram | None]:
             result = self.renders.render(request, context.cancelled, context.progress)
-            return result, peak_envelope(result.audio, request.clip.sample_rate)
+            codec = compute_spectrogram(result.audio, request.clip.sample_rate)
+            diff = difference(original, codec) if original is not None else None
+            return result, peak_envelope(result.audio, request.clip.sample_rate), codec, diff
 
         self.busy_label.setText(f"Rendering at {request.bitrate_kbps:g} kbps…")
         self.runner.submit(
@@ -224,13 +238,14 @@ class MainWindow(QMainWindow):
             lambda fraction, message: self.busy_label.setText(message),
         )
 
-    def _on_rendered(self, rendered: tuple[RenderResult, PeakEnvelope]) -> None:
-        result, envelope = rendered
+    def _on_rendered(self, rendered: tuple[RenderResult, PeakEnvelope, Spectrogram, Spectrogram | None]) -> None:
+        result, envelope, codec_spectrogram, difference_spectrogram = rendered
         if not self.state.accept(result):
             return
         self.notices.clear_notice("render-error")
         self.playback.set_reconstruction(result.audio)
         self.waveform.set_reconstruction(envelope)
+        self.spectrograms.set_reconstruction(codec_spectrogram, difference_spectrogram)
         bitrate = f"{result.request.bitrate_kbps:g} kbps"
         self.toolbar.set_codec_source(self.playback.available, f"Codec {bitrate}")
         self._show_band_limit(result)
@@ -242,6 +257,7 @@ class MainWindow(QMainWindow):
     def _show_band_limit(self, result: RenderResult) -> None:
         model_rate = self.catalog.entry(result.request.model_id).sample_rate
         clip_rate = result.request.clip.sample_rate
+        self.spectrograms.set_band_limit(model_rate / 2 if model_rate < clip_rate else None)
         if model_rate >= clip_rate:
             self.notices.clear_notice("band-limit")
             return
@@ -259,6 +275,7 @@ class MainWindow(QMainWindow):
         rate = self.playback.sample_rate or 1
         position_s = status.position_samples / rate
         self.waveform.set_playhead_s(position_s)
+        self.spectrograms.set_playhead(position_s)
         duration = self.state.clip.duration_s if self.state.clip else 0.0
         self.toolbar.set_position_text(f"{format_time(position_s)} / {format_time(duration)}")
         self.toolbar.set_playing(status.playing)

@@ -1,0 +1,154 @@
+"""Spectrograms of the original, the codec's reconstruction and their difference, on one dB scale, linked in zoom.
+
+Follows pyqtgraph's image performance checklist: row-major float32 [freq, time] images (``axisOrder`` set per item,
+never the global option), explicit levels, ``setRect`` in seconds x Hz. One :class:`pyqtgraph.ColorBarItem` drives
+both spectra, so they always share levels and colormap; the difference has its own fixed diverging scale.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.core.spectrogram import (
+    DIFFERENCE_COLORMAP,
+    DIFFERENCE_LEVELS_DB,
+    SPECTRUM_COLORMAP,
+    SPECTRUM_LEVELS_DB,
+    Spectrogram,
+)
+
+_PLAYHEAD_PEN = (255, 255, 255)
+_BAND_LIMIT_PEN = (80, 220, 255)
+_PLACEHOLDER_COLOUR = (200, 200, 200)
+NO_CLIP_TEXT = "Open an audio file to see its spectrogram"
+NO_RENDER_TEXT = "Render to compare with the codec"
+
+
+class _Panel:
+    """One plot of the stack: its image, play head, band-limit line and placeholder text."""
+
+    def __init__(self, plot: pg.PlotItem, title: str, placeholder: str) -> None:
+        self.plot = plot
+        plot.setTitle(title, size="9pt")
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setLabel("left", "frequency", units="Hz")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        plot.addItem(self.image)
+        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(_PLAYHEAD_PEN, width=1))
+        plot.addItem(self.playhead)
+        self.band_limit = pg.InfiniteLine(
+            pos=0.0,
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(_BAND_LIMIT_PEN, width=1, style=Qt.PenStyle.DashLine),
+            label="",
+            labelOpts={"position": 0.02, "color": _BAND_LIMIT_PEN, "anchors": [(0, 1), (0, 1)]},
+        )
+        self.band_limit.setVisible(False)
+        plot.addItem(self.band_limit, ignoreBounds=True)
+        # Parented to the view box, not added to the plot: it stays put in screen space whatever the zoom.
+        self.placeholder = pg.TextItem(placeholder, color=_PLACEHOLDER_COLOUR, anchor=(0, 0))
+        self.placeholder.setParentItem(plot.getViewBox())
+        self.placeholder.setPos(8, 8)
+
+    def show(self, spectrogram: Spectrogram | None, levels: tuple[float, float]) -> None:
+        if spectrogram is None:
+            self.image.clear()
+            self.image.setVisible(False)
+            self.placeholder.setVisible(True)
+            return
+        self.image.setImage(spectrogram.db, autoLevels=False, levels=levels)
+        self.image.setRect(QRectF(*spectrogram.extent))
+        self.image.setVisible(True)
+        self.placeholder.setVisible(False)
+
+
+class SpectrogramView(QWidget):
+    """Three stacked, linked spectrogram plots: Original, Codec, Difference (codec - original)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("k")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.original = _Panel(self.graphics.addPlot(row=0, col=0), "Original", NO_CLIP_TEXT)
+        self.codec = _Panel(self.graphics.addPlot(row=1, col=0), "Codec", NO_RENDER_TEXT)
+        self.difference = _Panel(self.graphics.addPlot(row=2, col=0), "Difference (codec - original)", NO_RENDER_TEXT)
+        self.difference.plot.setLabel("bottom", "time", units="s")
+        for panel in (self.codec, self.difference):
+            panel.plot.setXLink(self.original.plot)
+            panel.plot.setYLink(self.original.plot)
+        for panel in (self.original, self.codec):  # the time axis is read off the bottom plot only
+            panel.plot.getAxis("bottom").setStyle(showValues=False)
+        self.spectrum_bar = pg.ColorBarItem(
+            values=SPECTRUM_LEVELS_DB, colorMap=SPECTRUM_COLORMAP, label="dB FS", interactive=True, width=14
+        )
+        self.spectrum_bar.setImageItem([self.original.image, self.codec.image])
+        self.graphics.addItem(self.spectrum_bar, row=0, col=1, rowspan=2)
+        self.difference_bar = pg.ColorBarItem(
+            values=DIFFERENCE_LEVELS_DB, colorMap=DIFFERENCE_COLORMAP, label="dB", interactive=False, width=14
+        )
+        self.difference_bar.setImageItem(self.difference.image)
+        self.graphics.addItem(self.difference_bar, row=2, col=1)
+        self._band_limit_hz: float | None = None
+        self.set_band_limit(None)
+
+    @property
+    def panels(self) -> tuple[_Panel, _Panel, _Panel]:
+        """Original, codec, difference."""
+        return self.original, self.codec, self.difference
+
+    def set_original(self, spectrogram: Spectrogram | None) -> None:
+        """Show a new clip's spectrogram (None clears); clears the codec and difference plots."""
+        self.original.show(spectrogram, self._spectrum_levels())
+        self.set_reconstruction(None, None)
+        self.set_band_limit(None)
+        self.set_playhead(0.0)
+        if spectrogram is None:
+            return
+        x0_s, y0_hz, width_s, height_hz = spectrogram.extent
+        for panel in self.panels:  # limits are per view box; linking only syncs the ranges
+            panel.plot.getViewBox().setLimits(xMin=x0_s, xMax=x0_s + width_s, yMin=y0_hz, yMax=y0_hz + height_hz)
+        end_s = x0_s + width_s
+        self.original.plot.getViewBox().setRange(
+            xRange=(0.0, end_s), yRange=(0.0, spectrogram.sample_rate / 2), padding=0.0
+        )
+
+    def set_reconstruction(self, codec: Spectrogram | None, difference: Spectrogram | None) -> None:
+        """Show the codec's spectrogram and its difference from the original (None shows the placeholders)."""
+        self.codec.show(codec, self._spectrum_levels())
+        self.difference.show(difference, DIFFERENCE_LEVELS_DB)
+
+    def set_playhead(self, seconds: float) -> None:
+        """Move the play head line on all three plots."""
+        for panel in self.panels:
+            panel.playhead.setValue(seconds)
+
+    @property
+    def playhead_s(self) -> float:
+        """Where the play head is, in seconds."""
+        return float(self.original.playhead.value())
+
+    def set_band_limit(self, hz: float | None) -> None:
+        """Draw a dashed line at a model's band limit (its Nyquist frequency), or hide it (None)."""
+        self._band_limit_hz = hz
+        for panel in self.panels:
+            panel.band_limit.setVisible(hz is not None)
+            if hz is not None:
+                panel.band_limit.setValue(hz)
+                panel.band_limit.label.setFormat(f"{2 * hz / 1000:g} kHz model band limit ({hz / 1000:g} kHz)")
+
+    @property
+    def band_limit_hz(self) -> float | None:
+        """The band limit shown, or None."""
+        return self._band_limit_hz
+
+    def _spectrum_levels(self) -> tuple[float, float]:
+        # The bar's current levels (the user may have dragged them), so a new image does not reset the scale.
+        low, high = self.spectrum_bar.levels()
+        return float(low), float(high)
