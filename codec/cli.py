@@ -13,7 +13,8 @@ import torch
 from codec.api import Codec, ProgressCallback, load_codec
 from codec.audio import read_audio, write_audio
 from codec.ecdc import read_ecdc, write_ecdc
-from codec.errors import CodecError
+from codec.errors import CodecError, ModelNotFoundError
+from codec.lm import LMModel, find_lm_checkpoint, load_lm
 
 PROGRESS_MIN_DURATION_S = 30.0
 SUBTYPES = ("FLOAT", "PCM_16", "PCM_24", "PCM_32")
@@ -32,12 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("input", type=Path)
     enc.add_argument("output", type=Path)
     _model_and_bitrate(enc)
+    enc.add_argument("--lm", action="store_true",
+                     help="entropy-code with the model's LM (smaller files, much slower; needs the LM checkpoint)")
+    enc.add_argument("--lm-model", type=Path, default=None,
+                     help="LM checkpoint (default: encodec_lm_*.th next to the model or in torch hub's cache)")
 
     dec = sub.add_parser("decode", help=".ecdc -> audio file (at the model's sample rate)")
     dec.add_argument("input", type=Path)
     dec.add_argument("output", type=Path)
     dec.add_argument("--model", help="model to decode with (default: the one named in the file)")
     dec.add_argument("--subtype", choices=SUBTYPES, default="FLOAT", help="output sample format (default FLOAT)")
+    dec.add_argument("--lm-model", type=Path, default=None,
+                     help="LM checkpoint for LM-coded files (default: found next to the model or in torch hub's cache)")
 
     rec = sub.add_parser("reconstruct", help="audio file -> coded and decoded audio file (same rate and channels)")
     rec.add_argument("input", type=Path)
@@ -109,16 +116,31 @@ def _load(name_or_path: str) -> Codec:
     return codec
 
 
+def _find_lm(codec: Codec, lm_path: Path | None, required: bool) -> LMModel | None:
+    """The LM given by ``--lm-model``, else the official one found on disk (None, or an error if required)."""
+    frame_rate = codec.model.config.frame_rate
+    if lm_path is not None:
+        return load_lm(lm_path, frame_rate)
+    found = find_lm_checkpoint(codec.name, codec.source)
+    if found is not None:
+        return load_lm(found, frame_rate)
+    if required:
+        raise ModelNotFoundError(f"no LM checkpoint for {codec.name} next to the model or in torch hub's cache; "
+                                 "pass --lm-model PATH")
+    return None
+
+
 def cmd_encode(args: argparse.Namespace) -> None:
     codec = _load(args.model)
     audio, sample_rate = read_audio(args.input)
     progress, close = _progress(audio.shape[1] / sample_rate, "encode")
+    lm = _find_lm(codec, args.lm_model, required=True) if args.lm else None
     encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
     close()
     with open(args.output, "wb") as fo:
-        write_ecdc(fo, encoded)
+        write_ecdc(fo, encoded, lm)
     size = args.output.stat().st_size
-    print(f"{args.output}: {size} bytes, {size * 8 / encoded.duration_s / 1000:.2f} kbps "
+    print(f"{args.output}: {size} bytes, {size * 8 / encoded.duration_s / 1000:.2f} kbps{' with the LM' if lm else ''} "
           f"({encoded.num_codebooks} codebooks, {encoded.num_streams} stream(s))")
 
 
@@ -129,8 +151,11 @@ def cmd_decode(args: argparse.Namespace) -> None:
         loaded.append(_load(args.model or name))
         return loaded[0]
 
+    def lm_for(name: str) -> LMModel | None:
+        return _find_lm(loaded[0], args.lm_model, required=False)
+
     with open(args.input, "rb") as fo:
-        encoded = read_ecdc(fo, codec_for)
+        encoded = read_ecdc(fo, codec_for, lm_for)
     codec = loaded[0]
     progress, close = _progress(encoded.duration_s, "decode")
     audio = codec.decode(encoded, progress)

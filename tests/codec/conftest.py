@@ -6,6 +6,7 @@ real torchaudio cannot be installed beside CPU torch and the model code does not
 
 from __future__ import annotations
 
+import math
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -69,3 +70,12 @@ def patched_reference_models(monkeypatch: pytest.MonkeyPatch, model_pair) -> Ite
         ref, _ = model_pair(preset)
         monkeypatch.setitem(compress.MODELS, preset, lambda ref=ref: ref)
     yield
+
+
+def affected_by_issue_35(length: int, sample_rate: int, segment_stride: int | None) -> bool:
+    """True when 0.1.1's float frame count (its bug #35) reads one frame too many for some segment."""
+    lengths = [length] if segment_stride is None else [
+        min(sample_rate, length - start) for start in range(0, length, segment_stride)
+    ]
+    frame_rate = math.ceil(sample_rate / 320)
+    return any(math.ceil(n / sample_rate * frame_rate) != math.ceil(n / 320) for n in lengths)

@@ -4,7 +4,6 @@ the other's files."""
 from __future__ import annotations
 
 import io
-import math
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from codec.api import Codec
 from codec.ecdc import read_ecdc, write_ecdc
 from codec.testing import synthetic_signal
 
-from conftest import import_reference
+from conftest import affected_by_issue_35, import_reference
 
 pytestmark = pytest.mark.oracle
 
@@ -22,15 +21,6 @@ CASES = {
     "encodec_48khz": (48_000, 2, (3.0, 6.0, 12.0, 24.0)),
 }
 LENGTHS = (1, 321, 47_520, 100_003)
-
-
-def affected_by_issue_35(length: int, sample_rate: int, segment_stride: int | None) -> bool:
-    """True when 0.1.1's float frame count (its bug #35) reads one frame too many for some segment."""
-    lengths = [length] if segment_stride is None else [
-        min(sample_rate, length - start) for start in range(0, length, segment_stride)
-    ]
-    frame_rate = math.ceil(sample_rate / 320)
-    return any(math.ceil(n / sample_rate * frame_rate) != math.ceil(n / 320) for n in lengths)
 
 
 def our_codec(model_pair, preset: str) -> Codec:  # type: ignore[no-untyped-def]
