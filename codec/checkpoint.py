@@ -111,7 +111,13 @@ def _load_safetensors(file: Path) -> EncodecModel:
     return _model_with_state(config, state, file)
 
 
-def _load_official(file: Path) -> EncodecModel:
+def read_torch_state_dict(file: Path) -> dict[str, torch.Tensor]:
+    """A ``.th``/``.pt`` file's state dict, read with ``weights_only=True`` (pickled code is refused, never run).
+
+    Raises :class:`CheckpointError` for anything but a dict of named tensors (or ``{"state_dict": ...}``).
+    """
+    if file.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{file} is larger than {MAX_CHECKPOINT_BYTES} bytes; refusing to load it")
     try:
         with warnings.catch_warnings():
             # torch warns about unusual pickle protocols before refusing them; our error says it all.
@@ -123,6 +129,11 @@ def _load_official(file: Path) -> EncodecModel:
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
         raise CheckpointError(f"{file} does not hold a state dict of named tensors")
+    return state
+
+
+def _load_official(file: Path) -> EncodecModel:
+    state = read_torch_state_dict(file)
     preset = official_name_for(file) or _preset_from_keys(state, file)
     config = PRESETS[preset]()
     return _model_with_state(config, state, file)
