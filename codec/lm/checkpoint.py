@@ -7,15 +7,12 @@ where encodec's own downloads land. They are read with ``torch.load(weights_only
 from __future__ import annotations
 
 import os
-import pickle
 import re
-import warnings
-import zipfile
 from pathlib import Path
 
 import torch
 
-from codec.checkpoint import MAX_CHECKPOINT_BYTES, torch_hub_checkpoint_dir
+from codec.checkpoint import read_torch_state_dict, torch_hub_checkpoint_dir
 from codec.errors import CheckpointError, ModelNotFoundError
 from codec.lm.model import LMModel, build_lm
 
@@ -70,16 +67,7 @@ def load_lm(path: str | os.PathLike[str], frame_rate: int | None = None) -> LMMo
     file = Path(path)
     if not file.is_file():
         raise ModelNotFoundError(f"no LM checkpoint at {file}")
-    if file.stat().st_size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"{file} is larger than {MAX_CHECKPOINT_BYTES} bytes; refusing to load it")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            state = torch.load(file, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(f"{file} is not a loadable weights file (code in pickles is refused): {exc}") from exc
-    if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
-        raise CheckpointError(f"{file} does not hold a state dict of named tensors")
+    state = read_torch_state_dict(file)
     n_q = sum(1 for key in state if _EMBEDDING.match(key))
     if n_q == 0:
         raise CheckpointError(f"{file} has no 'emb.*.weight' tensors: not an EnCodec LM checkpoint")

@@ -182,19 +182,23 @@ class ArithmeticDecoder:
             self.high = self.high * 2 + 1
             self.current = self.current * 2 + bit
             self.max_bit += 1
-        scale = (self.high - self.low + 1) / total
-        # The same bisection as the reference; symbol ranges can leave gaps, and landing in one is an error.
+        base = self.low
+        current = self.current
+        scale = (self.high - base + 1) / total
+        ceil, floor = math.ceil, math.floor
+        # The same bisection as the reference, on locals (it is the decoder's inner loop); symbol ranges can leave
+        # gaps, and landing in one is an error.
         lo_idx, hi_idx = 0, len(cdf) - 1
         while True:
             if hi_idx < lo_idx:
                 raise BitstreamError("corrupt LM-coded stream: binary search failed (the data or the LM differs "
                                      "from the encoder's)")
             mid = (lo_idx + hi_idx) // 2
-            low = self.low + math.ceil((cdf[mid - 1] if mid > 0 else 0) * scale)
-            high = self.low + math.floor((cdf[mid] - 1) * scale)
-            if self.current < low:
+            low = base + ceil((cdf[mid - 1] if mid > 0 else 0) * scale)
+            high = base + floor((cdf[mid] - 1) * scale)
+            if current < low:
                 hi_idx = mid - 1
-            elif self.current > high:
+            elif current > high:
                 lo_idx = mid + 1
             else:
                 break

@@ -29,26 +29,76 @@ def sin_embedding(positions: torch.Tensor, dim: int, max_period: float = 10_000.
 
 
 class StreamingLayer(nn.TransformerEncoderLayer):
-    """A post-norm encoder layer whose queries (the new frames) attend to ``cat([past, x])`` within a window."""
+    """A post-norm encoder layer whose queries (the new frames) attend to ``cat([past, x])`` within a window.
+
+    The forward pass calls the very torch ops that ``nn.TransformerEncoderLayer`` and ``nn.MultiheadAttention``
+    (batch-first, key is value, no weights returned) run, in the same order on the same views, but without their
+    Python dispatch and checks, which cost more than the arithmetic for one frame. Only masks are cached: they are
+    exact 0 / -inf values, so reusing them cannot change a bit.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._masks: dict[tuple[int, int, int], torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor, past: torch.Tensor, past_context: int) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         """``x`` ``[B, T, dim]``, ``past`` ``[B, H, dim]`` → (output ``[B, T, dim]``, this layer's input ``x``)."""
         sa_input = x
-        x = self.norm1(x + self._sa_block(sa_input, past, past_context))
-        x = self.norm2(x + self._ff_block(x))
+        x = self._norm(self.norm1, x + self._sa_block(sa_input, past, past_context))
+        x = self._norm(self.norm2, x + self._ff_block(x))
         return x, sa_input
 
+    @staticmethod
+    def _norm(norm: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+
+    def _ff_block(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        # Dropout is 0 (and the LM runs in eval mode), so it is the identity and is skipped.
+        return F.linear(F.gelu(F.linear(x, self.linear1.weight, self.linear1.bias)),
+                        self.linear2.weight, self.linear2.bias)
+
+    def _mask(self, frames: int, history: int, past_context: int, device: torch.device) -> torch.Tensor:
+        """Float mask ``[1, 1, T, H+T]``: 0 where a query sees a key (itself, ``past_context`` earlier), else -inf."""
+        key = (frames, history, past_context)
+        mask = self._masks.get(key)
+        if mask is None or mask.device != device:
+            query_pos = torch.arange(history, frames + history, device=device).view(-1, 1)
+            key_pos = torch.arange(frames + history, device=device).view(1, -1)
+            delta = query_pos - key_pos
+            hidden = ~((delta >= 0) & (delta <= past_context))
+            # What nn.MultiheadAttention makes of a bool mask, shaped as it hands it to the attention kernel.
+            mask = torch.zeros_like(hidden, dtype=torch.float32).masked_fill_(hidden, float("-inf"))
+            mask = mask.unsqueeze(0).unsqueeze(0)
+            if len(self._masks) > 1024:  # bounded: one entry per window size actually met
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
     def _sa_block(self, x: torch.Tensor, past: torch.Tensor, past_context: int) -> torch.Tensor:  # type: ignore[override]
-        _, frames, _ = x.shape
-        _, history, _ = past.shape
+        batch, frames, dim = x.shape
+        history = past.shape[1]
+        attn = self.self_attn
+        num_heads = attn.num_heads
+        head_dim = dim // num_heads
         keys = torch.cat([past, x], dim=1)
-        query_pos = torch.arange(history, frames + history, device=x.device).view(-1, 1)
-        key_pos = torch.arange(frames + history, device=x.device).view(1, -1)
-        delta = query_pos - key_pos
-        # A query sees itself and at most ``past_context`` earlier frames, never the future.
-        visible = (delta >= 0) & (delta <= past_context)
-        out = self.self_attn(x, keys, keys, attn_mask=~visible, need_weights=False)[0]
-        return self.dropout1(out)
+        mask = self._mask(frames, history, past_context, x.device)
+        if mask.dtype != x.dtype:
+            mask = mask.to(x.dtype)
+        # nn.MultiheadAttention (batch_first, key is value): sequence-first views, then the packed projection.
+        query, key = x.transpose(1, 0), keys.transpose(1, 0)
+        w_q, w_kv = attn.in_proj_weight.split([dim, dim * 2])
+        b_q, b_kv = attn.in_proj_bias.split([dim, dim * 2])
+        q = F.linear(query, w_q, b_q)
+        kv = F.linear(key, w_kv, b_kv).unflatten(-1, (2, dim)).unsqueeze(0).transpose(0, -2).squeeze(-2).contiguous()
+        k, v = kv[0], kv[1]
+        source = k.shape[0]
+        q = q.view(frames, batch * num_heads, head_dim).transpose(0, 1).view(batch, num_heads, frames, head_dim)
+        k = k.view(source, batch * num_heads, head_dim).transpose(0, 1).view(batch, num_heads, source, head_dim)
+        v = v.view(source, batch * num_heads, head_dim).transpose(0, 1).view(batch, num_heads, source, head_dim)
+        out = F.scaled_dot_product_attention(q, k, v, mask, 0.0, False)
+        out = out.permute(2, 0, 1, 3).reshape(batch * frames, dim)
+        out = F.linear(out, attn.out_proj.weight, attn.out_proj.bias).view(frames, batch, dim)
+        return out.transpose(1, 0)
 
 
 class StreamingTransformer(nn.Module):
@@ -72,11 +122,11 @@ class StreamingTransformer(nn.Module):
             # Each layer starts with one zero frame in its memory, which stays visible until it leaves the window.
             states = [torch.zeros_like(x[:, :1]) for _ in range(len(self.layers))]
         positions = torch.arange(frames, device=x.device).view(1, -1, 1) + offset
-        x = self.norm_in(x)
+        x = F.layer_norm(x, self.norm_in.normalized_shape, self.norm_in.weight, self.norm_in.bias, self.norm_in.eps)
         x = x + sin_embedding(positions, channels, self.max_period)
         new_states: LMState = []
         for state, layer in zip(states, self.layers, strict=True):
-            x, layer_input = layer(x, state, self.past_context)
+            x, layer_input = layer.forward(x, state, self.past_context)  # no hooks: skip Module.__call__
             new_states.append(torch.cat([state, layer_input], dim=1)[:, -self.past_context :, :])
         return x, new_states, offset + frames
 
@@ -136,9 +186,11 @@ class LMModel(nn.Module):
         """
         num_codebooks = indices.shape[1]
         # Python's sum (0 + e0 + e1 + ...) in codebook order: the float result must match the trained LM's code.
-        x = sum([self.emb[k](indices[:, k]) for k in range(num_codebooks)])
-        out, states, offset = self.transformer(x, states, offset)
-        logits = torch.stack([self.linears[k](out) for k in range(num_codebooks)], dim=1).permute(0, 3, 1, 2)
+        x = sum([F.embedding(indices[:, k], self.emb[k].weight) for k in range(num_codebooks)])
+        out, states, offset = self.transformer.forward(x, states, offset)
+        linears = self.linears
+        logits = torch.stack([F.linear(out, linears[k].weight, linears[k].bias) for k in range(num_codebooks)],
+                             dim=1).permute(0, 3, 1, 2)
         return torch.softmax(logits, dim=1), states, offset
 
 

@@ -42,7 +42,7 @@ def encode_segment_codes(fo: BinaryIO, codes: np.ndarray, lm: LMModel) -> None:
     states: LMState | None = None
     offset = 0
     previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
-    with torch.no_grad():
+    with torch.inference_mode():  # no autograd bookkeeping per op; same kernels, same bits
         for t in range(num_frames):
             cdfs, states, offset = _frame_cdfs(lm, previous, states, offset)
             previous = torch.from_numpy(1 + codes[:, t : t + 1]).view(1, num_codebooks, 1)
@@ -70,7 +70,7 @@ def decode_segment_codes(fo: BinaryIO, lm: LMModel, num_codebooks: int, num_fram
     states: LMState | None = None
     offset = 0
     previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
-    with torch.no_grad():
+    with torch.inference_mode():  # no autograd bookkeeping per op; same kernels, same bits
         for _ in range(num_frames):
             cdfs, states, offset = _frame_cdfs(lm, previous, states, offset)
             frame = [decoder.pull(cdf) for cdf in cdfs]

@@ -1,0 +1,162 @@
+"""Speed of our LM entropy coding against the reference ``encodec`` 0.1.1, same weights, same input, same threads.
+
+A 24 kHz reference model with random weights (codebooks drawn from its latents) and a random LM (fixed seed) are
+loaded into ours. The reference's ``compress(..., use_lm=True)`` and ``decompress`` run offline by pointing its model
+table and ``get_lm_model`` at them; ours is ``Codec.encode`` + ``write_ecdc`` with the LM, then ``read_ecdc`` +
+``Codec.decode``. The ``.ecdc`` bytes must be identical and the decoded audio within 1e-4 (the script stops
+otherwise). Times are the best of ``--repeats`` runs under ``torch.inference_mode``, reference and ours alternating.
+
+The reference is a test oracle (CC BY-NC 4.0): it is imported here and in tests only, never by ``codec``.
+
+Usage: ``python benchmarks/lm_speed_vs_reference.py --seconds 10 --bitrate 6 --threads 1 --out docs/lm_benchmark.md``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import platform
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from codec.api import Codec
+from codec.config import encodec_24khz
+from codec.ecdc import read_ecdc, write_ecdc
+from codec.lm import LMModel, build_lm
+from codec.model import build_model
+from codec.testing import fill_codebooks_from_latents, synthetic_signal
+
+PRESET = "encodec_24khz"
+AUDIO_TOLERANCE = 1e-4
+
+
+def _reference_setup(seed: int = 0) -> tuple[types.ModuleType, torch.nn.Module, torch.nn.Module]:
+    """(encodec module, reference model, reference LM), patched so compress/decompress never download."""
+    sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))  # encodec imports it, never uses it here
+    import encodec
+
+    compress_module = sys.modules["encodec.compress"]
+
+    torch.manual_seed(seed)
+    ref = encodec.EncodecModel.encodec_model_24khz(pretrained=False).eval()
+    fill_codebooks_from_latents(ref, ref.sample_rate, ref.channels, ref.normalize, seed)
+    ref.name = PRESET
+    torch.manual_seed(seed)
+    ref_lm = encodec.model.LMModel(n_q=32, card=1024, dim=200, num_layers=5, past_context=int(3.5 * 75)).eval()
+    compress_module.MODELS[PRESET] = lambda: ref
+    ref.get_lm_model = lambda: ref_lm
+    return encodec, ref, ref_lm
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def run(seconds: float, bitrate: float, threads: int, repeats: int) -> dict[str, float]:
+    """Best times (s) of both sides' encode and decode, the file size and the largest audio difference."""
+    torch.set_num_threads(threads)
+    encodec, ref, ref_lm = _reference_setup()
+    model = build_model(encodec_24khz())
+    model.load_state_dict(ref.state_dict(), strict=True)
+    codec = Codec(model.prepare_for_inference(), name=PRESET)
+    lm: LMModel = build_lm(32, 75)
+    lm.load_state_dict(ref_lm.state_dict(), strict=True)
+    x = synthetic_signal(1, int(seconds * 24_000), 24_000, seed=1)[0]
+    ref.set_target_bandwidth(bitrate)
+    best = {"ref_encode": float("inf"), "ref_decode": float("inf"), "our_encode": float("inf"),
+            "our_decode": float("inf"), "bytes": 0.0, "max_diff": 0.0}
+
+    def our_encode() -> bytes:
+        buffer = io.BytesIO()
+        write_ecdc(buffer, codec.encode(x.numpy(), 24_000, bitrate), lm)
+        return buffer.getvalue()
+
+    def our_decode(data: bytes) -> object:
+        return codec.decode(read_ecdc(io.BytesIO(data), lambda name: codec, lambda name: lm))
+
+    with torch.inference_mode():
+        for _ in range(repeats):
+            t, ref_bytes = _timed(lambda: encodec.compress(ref, x, use_lm=True))
+            best["ref_encode"] = min(best["ref_encode"], t)
+            t, our_bytes = _timed(our_encode)
+            best["our_encode"] = min(best["our_encode"], t)
+            if our_bytes != ref_bytes:
+                raise SystemExit(f"{seconds:g} s at {bitrate:g} kbps: .ecdc bytes differ from the reference's")
+            t, (ref_audio, _) = _timed(lambda: encodec.decompress(ref_bytes))  # type: ignore[misc] # noqa: B023
+            best["ref_decode"] = min(best["ref_decode"], t)
+            t, our_audio = _timed(lambda: our_decode(our_bytes))  # noqa: B023
+            best["our_decode"] = min(best["our_decode"], t)
+            diff = float(abs(ref_audio.numpy() - our_audio).max())  # type: ignore[operator]
+            best["max_diff"] = max(best["max_diff"], diff)
+            best["bytes"] = float(len(our_bytes))
+    if best["max_diff"] > AUDIO_TOLERANCE:
+        raise SystemExit(f"decoded audio differs by {best['max_diff']:.2e} > {AUDIO_TOLERANCE}")
+    return best
+
+
+def table(result: dict[str, float], seconds: float, bitrate: float, threads: int) -> str:
+    ref_total = result["ref_encode"] + result["ref_decode"]
+    our_total = result["our_encode"] + result["our_decode"]
+    return "\n".join([
+        "| input | bitrate | threads | file | encode ref / ours (s) | decode ref / ours (s) | total ref / ours (s) "
+        "| speed-up | RTF ours (enc+dec) | bytes | max abs diff |",
+        "|" + "---|" * 11,
+        f"| {seconds:g} s, 24 kHz | {bitrate:g} kbps | {threads} | {int(result['bytes'])} B "
+        f"| {result['ref_encode']:.2f} / {result['our_encode']:.2f} "
+        f"| {result['ref_decode']:.2f} / {result['our_decode']:.2f} | {ref_total:.2f} / {our_total:.2f} "
+        f"| {ref_total / our_total:.2f}x | {our_total / seconds:.2f} | identical | {result['max_diff']:.1e} |",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="input length (default 10)")
+    parser.add_argument("--bitrate", type=float, default=6.0, help="kbps (default 6)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per measurement; the best counts (default 2)")
+    parser.add_argument("--out", type=Path, help="also write the result as markdown to this file")
+    args = parser.parse_args(argv)
+    result = run(args.seconds, args.bitrate, args.threads, args.repeats)
+    text = table(result, args.seconds, args.bitrate, args.threads)
+    print(text)
+    if args.out is not None:
+        command = "python benchmarks/lm_speed_vs_reference.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(f"""# LM entropy coding: speed against the reference
+
+Generated by `{command}` on {datetime.date.today().isoformat()}, {platform.processor() or platform.machine()},
+torch {torch.__version__}, Python {platform.python_version()}.
+
+Whole `.ecdc` encode (model encode + LM coding) and decode (LM decoding + model decode), ours against encodec
+0.1.1's `compress(..., use_lm=True)` / `decompress`, same random model and LM weights; bytes checked identical.
+
+{text}
+
+## Why this is not 10x
+
+Decoding must reproduce the encoder's LM probabilities bit for bit, so each frame runs the reference's float32 ops
+on the same shapes. With `torch.profiler` (1 thread, K = 8, window full) one LM step takes 6-9 ms here and `addmm`
+is ~70 % of it: the attention layers project keys and values of the whole window (263 x 200 @ 200 x 400, five layers)
+every frame, and the K output layers each read a 0.8 MB weight matrix. Caching the key/value projections of past
+frames would remove most of that, but MKL's GEMM gives a row different bits depending on how many rows are in the
+product (measured here: rows of a 263-row product differ from those of shorter ones for some sizes, and a 1-row
+product differs always), so that would change the bytes; it is not done. What was removed is Python overhead:
+`nn.MultiheadAttention` / `nn.TransformerEncoderLayer` dispatch (the same torch ops are called directly, same
+order, same views), per-step attention-mask construction (cached; it holds exact 0 / -inf), autograd bookkeeping
+(`inference_mode`), and attribute look-ups in the decoder's bisection. The CDFs of a frame's K codebooks are built
+in one call and converted with one `.tolist()`. The arithmetic coder itself is under 5 % of the time.
+""")
+        print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
