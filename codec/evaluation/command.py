@@ -58,16 +58,16 @@ def run(args: argparse.Namespace) -> None:
     """Execute ``eval``: table on stdout, optional JSON and CSV files."""
     from tqdm import tqdm
 
-    from codec.api import load_codec
+    from codec.api import Codec, load_codec
     from codec.evaluation.conditions import parse_condition
     from codec.evaluation.metrics import compute_metrics
     from codec.evaluation.report import evaluate, format_table, summarise, write_csv, write_json
 
     specs = [parse_condition(c) for c in args.conditions]
     files = audio_files(args.inputs)
-    codecs: dict[str, object] = {}
+    codecs: dict[str, Codec] = {}
 
-    def loader(name: str) -> object:
+    def loader(name: str) -> Codec:
         if name not in codecs:
             codecs[name] = load_codec(name)
         return codecs[name]

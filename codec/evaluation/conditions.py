@@ -7,10 +7,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from codec.errors import CodecError
+
+if TYPE_CHECKING:
+    from codec.api import Codec
 
 LOSSY_CODECS = ("opus", "mp3", "vorbis")
 ANCHOR_CUTOFFS_KHZ = (3.5, 7.0)
@@ -67,7 +71,8 @@ def parse_condition(text: str) -> ConditionSpec:
     return ConditionSpec(label=f"{short}@{value:g}", kind="codec", model=name, value=value)
 
 
-CodecLoader = Callable[[str], "object"]
+CodecLoader = Callable[[str], "Codec"]
+"""Loads a codec by name or path (the caller may cache)."""
 
 
 def render_condition(spec: ConditionSpec, audio: np.ndarray, sample_rate: int, load_codec: CodecLoader,
@@ -85,8 +90,8 @@ def render_condition(spec: ConditionSpec, audio: np.ndarray, sample_rate: int, l
         result = cached_encode_decode(audio, sample_rate, spec.kind, _value(spec), cache_dir=cache_dir)
         return RenderedCondition(spec, result.audio, spec.value, result.achieved_kbps)
     codec = load_codec(spec.model or "")
-    encoded = codec.encode(audio, sample_rate, _value(spec))  # type: ignore[attr-defined]
-    decoded = codec.decode(encoded)  # type: ignore[attr-defined]
+    encoded = codec.encode(audio, sample_rate, _value(spec))
+    decoded = codec.decode(encoded)
     return RenderedCondition(spec, decoded, spec.value, encoded.bitrate_kbps)
 
 

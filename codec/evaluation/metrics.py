@@ -121,6 +121,14 @@ def _mono_at(audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarra
     return resample(mono, sample_rate, target_rate)[0].astype(np.float64)
 
 
+def _mono_pair(reference: np.ndarray, degraded: np.ndarray, sample_rate: int,
+               target_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a pair and bring both to mono at ``target_rate``: what ViSQOL, PESQ and STOI each take."""
+    rate = _check_sample_rate(sample_rate)
+    ref, deg = check_pair(reference, degraded)
+    return _mono_at(ref, rate, target_rate), _mono_at(deg, rate, target_rate)
+
+
 def _is_silent(audio: np.ndarray) -> bool:
     return not np.any(audio - audio.mean())
 
@@ -148,10 +156,7 @@ def visqol_audio(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) 
     MetricNotApplicableError
         A silent reference or degraded signal, or a clip ViSQOL cannot analyse (shorter than about 0.5 s).
     """
-    rate = _check_sample_rate(sample_rate)
-    ref, deg = check_pair(reference, degraded)
-    ref48 = _mono_at(ref, rate, VISQOL_RATE_HZ)
-    deg48 = _mono_at(deg, rate, VISQOL_RATE_HZ)
+    ref48, deg48 = _mono_pair(reference, degraded, sample_rate, VISQOL_RATE_HZ)
     if _is_silent(ref48):
         raise MetricNotApplicableError("ViSQOL needs a reference that is not silent")
     try:
@@ -178,10 +183,7 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> fl
     """
     import pesq
 
-    rate = _check_sample_rate(sample_rate)
-    ref, deg = check_pair(reference, degraded)
-    ref16 = _mono_at(ref, rate, SPEECH_RATE_HZ)
-    deg16 = _mono_at(deg, rate, SPEECH_RATE_HZ)
+    ref16, deg16 = _mono_pair(reference, degraded, sample_rate, SPEECH_RATE_HZ)
     if _is_silent(ref16):
         raise MetricNotApplicableError("PESQ needs a reference with speech in it, this one is silent")
     try:
@@ -203,10 +205,7 @@ def stoi(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float
     """
     import pystoi
 
-    rate = _check_sample_rate(sample_rate)
-    ref, deg = check_pair(reference, degraded)
-    ref16 = _mono_at(ref, rate, SPEECH_RATE_HZ)
-    deg16 = _mono_at(deg, rate, SPEECH_RATE_HZ)
+    ref16, deg16 = _mono_pair(reference, degraded, sample_rate, SPEECH_RATE_HZ)
     if _is_silent(ref16):
         raise MetricNotApplicableError("STOI needs a reference with speech in it, this one is silent")
     with warnings.catch_warnings(record=True) as caught:

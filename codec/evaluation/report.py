@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from codec.evaluation.conditions import ConditionSpec, render_condition
+from codec.evaluation.conditions import CodecLoader, ConditionSpec, render_condition
 
 MetricFunction = Callable[[np.ndarray, np.ndarray, int], dict[str, float | None]]
 """``(reference [C, T], aligned condition [C, T], sample_rate) -> {metric: value or None (does not apply)}``."""
@@ -45,7 +45,7 @@ class Summary:
 
 
 def evaluate(items: Iterable[tuple[str, np.ndarray, int]], specs: Sequence[ConditionSpec], metric_fn: MetricFunction,
-             load_codec: Callable[[str], object], progress: Callable[[int, int], None] | None = None,
+             load_codec: CodecLoader, progress: Callable[[int, int], None] | None = None,
              cache_dir: Path | None = None) -> list[Record]:
     """Score every (file, condition). ``items`` yields ``(name, audio [C, T], sample_rate)``."""
     from codec.evaluation.alignment import align
