@@ -25,3 +25,11 @@ class RenderError(EarBenchError):
 
 class CancelledError(EarBenchError):
     """A background job stopped early because it was cancelled (not an error to show)."""
+
+
+class DesignError(EarBenchError):
+    """A listening-test design (YAML) that is malformed or breaks a rule; the message names the offending field."""
+
+
+class StorageError(EarBenchError):
+    """A ratings database that cannot be opened, migrated or written."""

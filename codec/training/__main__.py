@@ -1,0 +1,64 @@
+"""``python -m codec.training``: train (CPU, one GPU, or under ``torchrun``), resume and export.
+
+    python -m codec.training train --config codec/training/configs/base.yaml --set out_dir=runs/a
+    torchrun --nproc_per_node 8 -m codec.training train --config ... --config codec/training/configs/gpu.yaml
+    python -m codec.training export runs/a/best.pt resources/models/earbench_24khz.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codec.errors import CodecError
+from codec.training.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m codec.training", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train a model (resumes from out_dir/last.pt when it exists)")
+    train.add_argument("--config", action="append", default=[], help="YAML config; later files override earlier")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one key")
+    train.add_argument("--no-resume", action="store_true", help="start over even if out_dir has a checkpoint")
+    export = sub.add_parser("export", help="write a training checkpoint's model in the app's model format")
+    export.add_argument("checkpoint", type=Path)
+    export.add_argument("output", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args)
+        return _export(args.checkpoint, args.output)
+    except (ConfigError, CodecError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace) -> int:
+    from codec.training.distributed import init_distributed, shutdown
+    from codec.training.trainer import Trainer
+
+    config = load_config(args.config, args.set)
+    context = init_distributed(config.device)
+    try:
+        trainer = Trainer(config, context)
+        if not args.no_resume and trainer.resume():
+            print(f"resumed at step {trainer.step}", file=sys.stderr)
+        exported = trainer.fit()
+        if exported is not None:
+            print(f"exported {exported}")
+    finally:
+        shutdown(context)
+    return 0
+
+
+def _export(checkpoint: Path, output: Path) -> int:
+    from codec.training.export import export_checkpoint
+
+    print(f"exported {export_checkpoint(checkpoint, output)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

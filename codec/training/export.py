@@ -1,0 +1,30 @@
+"""Export a trained generator to the safetensors model format that the app and the CLI load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from codec.checkpoint import save_model
+from codec.config import ModelConfig
+from codec.model.encodec import EncodecModel, build_model
+from codec.training.state import load_state
+
+
+def provenance(config: dict[str, Any], step: int, world_size: int = 1) -> dict[str, Any]:
+    """What a model file records about how it was trained (read by the catalog and model cards)."""
+    data = config.get("data", {})
+    return {"trained_steps": step, "batch_size": config.get("batch_size"), "world_size": world_size,
+            "segment_s": data.get("segment_s"), "data": data.get("manifest"), "seed": config.get("seed")}
+
+
+def export_model(model: EncodecModel, output: Path, config: dict[str, Any], step: int, world_size: int = 1) -> Path:
+    return save_model(model, output, provenance=provenance(config, step, world_size))
+
+
+def export_checkpoint(checkpoint: Path, output: Path) -> Path:
+    """The EMA weights of a training checkpoint (or its live weights without EMA) as a model file."""
+    state = load_state(checkpoint)
+    model = build_model(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["ema"] or state["model"])
+    return export_model(model, output, state["config"], int(state["step"]))
