@@ -15,7 +15,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The reference implementation, a test oracle only (CC BY-NC 4.0): never a project dependency, never shipped.
 ORACLE_PACKAGES := encodec==0.1.1 einops==0.8.2
 
-.PHONY: run test lint system-packages
+.PHONY: run test lint system-packages package
 
 run: system-packages $(INSTALLED)
 	$(BIN)/python -m app resources/examples/example.flac
@@ -45,6 +45,18 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[dev]"
+	touch $@
+
+# The desktop build (PyInstaller, one folder: dist/earbench/earbench), then the smoke test on it. The build takes
+# 2-4 minutes and makes a folder of about 0.75 GB (torch alone is 0.39 GB), so `make test` does not run it.
+PACKAGER := $(VENV)/.packager
+
+package: system-packages $(PACKAGER)
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/earbench.spec
+	$(BIN)/python packaging/smoke_test.py --app dist/earbench/earbench
+
+$(PACKAGER): $(INSTALLED)
+	$(BIN)/python -m pip install -e ".[package]"
 	touch $@
 
 $(ORACLE): | $(INSTALLED)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import html
 import logging
-import logging.handlers
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -23,8 +24,12 @@ from app.audio.devices import scan_output_devices
 from app.audio.engine import PlaybackEngine
 from app.core.models import ModelCatalog
 from app.core.renders import RenderService
+from app.logging_setup import remove_handlers, setup_logging
+from app.smoke import SmokeCheck
+from app.ui.app_settings import default_qsettings
 from app.ui.binding_check import binding_problem
-from app.ui.error_dialog import install_excepthook
+from app.ui.error_dialog import install_excepthook, restore_excepthooks
+from app.ui.first_run_guide import is_first_run, mark_first_run_done
 from app.ui.main_window import MainWindow
 from app.ui.notices import NoticeLevel
 from app.ui.playback_controller import PlaybackController
@@ -34,27 +39,18 @@ logger = logging.getLogger("app")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse ``[FILE] [--model PATH]``."""
+    """Parse ``[FILE] [--model PATH] [--smoke-test]``."""
     parser = argparse.ArgumentParser(prog="earbench", description="Hear what a neural audio codec does.")
     parser.add_argument("file", nargs="?", type=Path, help="audio file to open")
     parser.add_argument("--model", type=Path, metavar="PATH", help="codec checkpoint file to offer and select")
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="open the example clip (or FILE), render one condition, print a report and exit (0 = passed)",
+    )
+    parser.add_argument("--smoke-timeout-s", type=float, default=300.0, help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"EarBench {__version__}")
     return parser.parse_args(argv)
-
-
-def setup_logging(log_path: Path) -> list[logging.Handler]:
-    """Log INFO and above to a rotating file and warnings to stderr; returns the handlers added to the root logger."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(log_path, maxBytes=1 << 20, backupCount=3, encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
-    console = logging.StreamHandler()
-    console.setLevel(logging.WARNING)
-    console.setFormatter(logging.Formatter("earbench: %(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    root.addHandler(file_handler)
-    root.addHandler(console)
-    return [file_handler, console]
 
 
 @dataclass
@@ -99,6 +95,19 @@ def create_main_window(args: argparse.Namespace, services: Services) -> MainWind
     return window
 
 
+def first_run(args: argparse.Namespace, settings: QSettings) -> bool:
+    """On the first start, open the example clip unless a file was named; True when this is the first start.
+
+    The smoke test never counts as a first start (it must not change the user's settings).
+    """
+    if args.smoke_test or not is_first_run(settings):
+        return False
+    example = paths.example_clip_path()
+    if args.file is None and example.is_file():
+        args.file = example
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the app; returns the exit status."""
     args = parse_args(argv)
@@ -108,16 +117,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(paths.APP_NAME)
     app.setDesktopFileName("earbench")
-    _, previous_hook = install_excepthook(log_path)
+    hook, previous_hook = install_excepthook(log_path)
+    settings = default_qsettings()
+    show_guide = first_run(args, settings)
+    if args.smoke_test and args.file is None:
+        args.file = paths.example_clip_path()
     services = build_services()
     try:
         window = create_main_window(args, services)
         window.show()
+        if show_guide:
+            window.help_menu.show_guide()
+            mark_first_run_done(settings)
+        if args.smoke_test:
+            timeout_s = args.smoke_timeout_s
+            smoke = SmokeCheck(services.catalog, services.renders, services.runner, hook, args.file, timeout_s)
+            smoke.start(time.time())
         return app.exec()
     finally:
         services.close()
-        sys.excepthook = previous_hook
+        restore_excepthooks(hook, previous_hook)
         logger.info("EarBench exiting")
-        for handler in handlers:
-            logging.getLogger().removeHandler(handler)
-            handler.close()
+        remove_handlers(handlers)

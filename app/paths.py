@@ -8,6 +8,7 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "EarBench"
+DATA_DIR_NAME = "earbench"  # the same per-user folder codec.catalog (models) and the ratings database use
 LOG_FILE_NAME = "earbench.log"
 EXAMPLE_CLIP_NAME = "example.flac"
 
@@ -32,12 +33,12 @@ def example_clip_path() -> Path:
 
 def user_data_dir() -> Path:
     """Per-user data folder (sessions, ratings); not created here."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_data_dir(DATA_DIR_NAME, appauthor=False))
 
 
 def user_log_dir() -> Path:
     """Per-user log folder; not created here."""
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_log_dir(DATA_DIR_NAME, appauthor=False))
 
 
 def log_file_path() -> Path:

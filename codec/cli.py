@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 
+from codec import longform_cli
 from codec.api import Codec, ProgressCallback, load_codec
 from codec.audio import read_audio, write_audio
 from codec.ecdc import read_ecdc, write_ecdc
-from codec.errors import CodecError, ModelNotFoundError
+from codec.errors import BitstreamError, CodecError, InvalidAudioError, ModelNotFoundError
 from codec.lm import LMModel, find_lm_checkpoint, load_lm
 
 PROGRESS_MIN_DURATION_S = 30.0
@@ -132,6 +135,9 @@ def _find_lm(codec: Codec, lm_path: Path | None, required: bool) -> LMModel | No
 
 def cmd_encode(args: argparse.Namespace) -> None:
     codec = _load(args.model)
+    if longform_cli.is_long_audio(args.input):  # bounded memory, block by block
+        lm = _find_lm(codec, args.lm_model, required=True) if args.lm else None
+        return longform_cli.encode(args, codec, lm, _progress)
     audio, sample_rate = read_audio(args.input)
     progress, close = _progress(audio.shape[1] / sample_rate, "encode")
     lm = _find_lm(codec, args.lm_model, required=True) if args.lm else None
@@ -154,17 +160,47 @@ def cmd_decode(args: argparse.Namespace) -> None:
     def lm_for(name: str) -> LMModel | None:
         return _find_lm(loaded[0], args.lm_model, required=False)
 
+    if longform_cli.is_long_ecdc(args.input):  # bounded memory, block by block
+        return longform_cli.decode(args, codec_for, lm_for, _progress)
     with open(args.input, "rb") as fo:
         encoded = read_ecdc(fo, codec_for, lm_for)
     codec = loaded[0]
     progress, close = _progress(encoded.duration_s, "decode")
-    audio = codec.decode(encoded, progress)
-    close()
-    write_audio(args.output, audio, encoded.input_sample_rate, subtype=args.subtype)
+    try:
+        audio = codec.decode(encoded, progress)
+    except InvalidAudioError as exc:  # finite codes and scales can still overflow float32 once scaled
+        scales = [float(s.scales.max()) for s in encoded.segments if s.scales is not None]
+        raise BitstreamError(f"the file decodes to unusable audio ({exc})"
+                             + (f"; its segment scales reach {max(scales):.3g}" if scales else "")) from None
+    finally:
+        close()
+    with atomic_output(args.output) as partial:
+        write_audio(partial, audio, encoded.input_sample_rate, subtype=args.subtype)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A hidden temporary path beside ``path``, with its extension, that replaces ``path`` only when the block succeeds.
+
+    A failed or interrupted write leaves neither a partial file nor a changed ``path``; errors naming the temporary
+    path are re-raised naming ``path``.
+    """
+    partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    except CodecError as exc:
+        partial.unlink(missing_ok=True)
+        raise type(exc)(str(exc).replace(str(partial), str(path))) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     codec = _load(args.model)
+    if longform_cli.is_long_audio(args.input):  # bounded memory, block by block
+        return longform_cli.reconstruct(args, codec, _progress)
     audio, sample_rate = read_audio(args.input)
     progress, close = _progress(audio.shape[1] / sample_rate, "reconstruct")
     encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
@@ -194,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CodecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except OSError as exc:  # a file the user named (missing, a folder, unreadable, name too long, disk full)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -147,6 +147,23 @@ class PlaybackEngine:
         self._require_mixer().replace_sources(sources)
         self._touch()
 
+    def configure(self, device: OutputDevice | None, blocksize: int, unavailable_reason: str | None = None) -> None:
+        """Play on ``device`` with ``blocksize`` frames per callback from the next ``play`` (stops playback now)."""
+        if blocksize <= 0:
+            raise ValueError(f"blocksize must be positive, got {blocksize}")
+        if self._mixer is not None and device is not None:
+            channels = self._mixer.channels
+            if channels > device.max_output_channels:
+                raise AudioEngineError(f"{device.name} has {device.max_output_channels} output channels")
+        self._close_stream()
+        self.device = device
+        self.unavailable_reason = None if device else unavailable_reason or "No audio output device was found."
+        self.blocksize = blocksize
+        mixer = self._mixer
+        if mixer is not None and self._channels_out(mixer.channels) != mixer.channels_out:
+            self._mixer = SourceMixer(mixer.requested_sources, mixer.sample_rate, self._channels_out(mixer.channels),
+                                      self.fade_ms)
+
     def unload(self) -> None:
         """Stop and forget the item."""
         self._close_stream()

@@ -131,6 +131,11 @@ class SourceMixer:
         return len(self._req_sources)
 
     @property
+    def requested_sources(self) -> tuple[np.ndarray, ...]:
+        """The sources of the latest request, float32 [T, C] each."""
+        return self._req_sources
+
+    @property
     def requested_source(self) -> int:
         """The source the GUI asked for last."""
         return self._req_source

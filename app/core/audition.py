@@ -72,3 +72,26 @@ class AuditionState:
             and result.request.model_id == self.model_id
             and result.request.bitrate_kbps == self.bitrate_kbps
         )
+
+
+#: The shortest loop (BS.1534-3 asks for at least 500 ms).
+MIN_LOOP_S = 0.5
+
+
+def loop_region(start_s: float, end_s: float, duration_s: float, min_s: float = MIN_LOOP_S) -> tuple[float, float]:
+    """Order, clamp to ``[0, duration_s]`` and widen to at least ``min_s`` a loop from two marks in seconds.
+
+    A too-short loop grows at its end (or, at the end of the clip, at its start) to ``min_s``.
+
+    Raises
+    ------
+    ValueError
+        The clip is shorter than ``min_s``.
+    """
+    if duration_s < min_s:
+        raise ValueError(f"the clip is shorter than the {min_s:g} s minimum loop")
+    start, end = sorted((min(max(start_s, 0.0), duration_s), min(max(end_s, 0.0), duration_s)))
+    if end - start < min_s:
+        end = min(start + min_s, duration_s)
+        start = end - min_s
+    return start, end

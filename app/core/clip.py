@@ -32,12 +32,15 @@ class Clip:
         Samples per second of ``audio``.
     sha256 : str
         Hex SHA-256 of the file's bytes: identifies the clip in render caches and results.
+    offset_s : float
+        Where the clip starts in the file, in seconds (non-zero for an excerpt).
     """
 
     path: Path
     audio: np.ndarray
     sample_rate: int
     sha256: str
+    offset_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.audio.ndim != 2 or self.audio.shape[1] == 0:
@@ -125,3 +128,31 @@ def load_clip(path: str | os.PathLike[str], reader: AudioReader | None = None) -
     if not np.isfinite(audio).all():
         raise ClipLoadError(f"{file_path.name} contains NaN or infinite samples")
     return Clip(path=file_path, audio=audio, sample_rate=int(sample_rate), sha256=sha256)
+
+
+#: Files longer than this are offered an excerpt before anything is rendered.
+LONG_CLIP_S = 60.0
+#: The excerpt proposed for a long file, in seconds.
+DEFAULT_EXCERPT_S = 20.0
+
+
+def excerpt(clip: Clip, start_s: float, duration_s: float) -> Clip:
+    """The part of ``clip`` from ``start_s`` lasting ``duration_s`` (clamped to the clip), as a clip of its own.
+
+    Its ``sha256`` is the file's hash with the sample range appended, so renders of different excerpts of one file
+    never share a cache entry.
+
+    Raises
+    ------
+    ValueError
+        The range holds no samples.
+    """
+    start = min(max(round(start_s * clip.sample_rate), 0), clip.num_samples - 1)
+    stop = min(start + max(round(duration_s * clip.sample_rate), 0), clip.num_samples)
+    if stop <= start:
+        raise ValueError(f"the excerpt {start_s:g} s + {duration_s:g} s holds no samples")
+    if start == 0 and stop == clip.num_samples:
+        return clip
+    audio = np.array(clip.audio[:, start:stop], dtype=np.float32, order="C")
+    sha256 = f"{clip.sha256}:{start}-{stop}"
+    return Clip(clip.path, audio, clip.sample_rate, sha256, offset_s=clip.offset_s + start / clip.sample_rate)

@@ -63,6 +63,8 @@ class RenderResult:
         Wall time the codec took (0 for a cache hit).
     from_cache : bool
         Whether it came from the cache.
+    achieved_kbps : float or None
+        Bits the encoded stream really spent per second (None when the codec only offers ``reconstruct``).
     """
 
     request: RenderRequest
@@ -70,6 +72,7 @@ class RenderResult:
     model_name: str
     elapsed_s: float
     from_cache: bool = False
+    achieved_kbps: float | None = None
 
 
 class RenderCache:
@@ -135,6 +138,7 @@ class RenderService:
         self._catalog = catalog
         self.cache = cache if cache is not None else RenderCache()
         self._codec_lock = threading.Lock()
+        self._achieved_kbps: dict[RenderKey, float | None] = {}
 
     def render(
         self,
@@ -154,7 +158,8 @@ class RenderService:
         entry = self._catalog.entry(request.model_id)
         cached = self.cache.get(request.key)
         if cached is not None:
-            return RenderResult(request, cached, entry.display_name, 0.0, from_cache=True)
+            achieved = self._achieved_kbps.get(request.key)
+            return RenderResult(request, cached, entry.display_name, 0.0, from_cache=True, achieved_kbps=achieved)
         if request.bitrate_kbps not in entry.bitrates_kbps:
             offered = ", ".join(f"{b:g}" for b in entry.bitrates_kbps)
             raise RenderError(f"{entry.display_name} offers {offered} kbps, not {request.bitrate_kbps:g}")
@@ -170,13 +175,14 @@ class RenderService:
                 progress(0.2 + 0.8 * done / max(total, 1), f"Coding at {request.bitrate_kbps:g} kbps…")
 
             started = time.perf_counter()
-            audio = self._reconstruct(codec, request, on_segment)
+            audio, achieved = self._reconstruct(codec, request, on_segment)
             elapsed_s = time.perf_counter() - started
         _check(cancelled)
         progress(1.0, "Done")
         audio.flags.writeable = False
         self.cache.put(request.key, audio)
-        return RenderResult(request, audio, entry.display_name, elapsed_s)
+        self._achieved_kbps[request.key] = achieved
+        return RenderResult(request, audio, entry.display_name, elapsed_s, achieved_kbps=achieved)
 
     def _load(self, model_id: str) -> CodecLike:
         try:
@@ -185,10 +191,24 @@ class RenderService:
             raise RenderError(f"Cannot load the model: {exc}") from exc
 
     @staticmethod
-    def _reconstruct(codec: CodecLike, request: RenderRequest, on_segment: Callable[[int, int], None]) -> np.ndarray:
+    def _reconstruct(
+        codec: CodecLike, request: RenderRequest, on_segment: Callable[[int, int], None]
+    ) -> tuple[np.ndarray, float | None]:
+        """Return (audio [C, T] at the clip's shape, achieved kbps or None).
+
+        A codec with ``encode``/``decode`` (``codec.Codec``) is run in two steps so the bitrate it really spent is
+        known; a codec offering only ``reconstruct`` reports none.
+        """
         clip = request.clip
+        achieved: float | None = None
+        encode, decode = getattr(codec, "encode", None), getattr(codec, "decode", None)
         try:
-            out = codec.reconstruct(clip.audio, clip.sample_rate, request.bitrate_kbps, progress=on_segment)
+            if callable(encode) and callable(decode):
+                encoded = encode(clip.audio, clip.sample_rate, request.bitrate_kbps, progress=on_segment)
+                achieved = float(encoded.bitrate_kbps)
+                out = decode(encoded)
+            else:
+                out = codec.reconstruct(clip.audio, clip.sample_rate, request.bitrate_kbps, progress=on_segment)
         except CancelledError:
             raise
         except Exception as exc:  # the codec's errors carry user-readable messages; anything else is a bug there
@@ -199,7 +219,7 @@ class RenderService:
         out = np.array(match_length(out, clip.num_samples), dtype=np.float32, order="C")
         if not np.isfinite(out).all():
             raise RenderError("The codec returned NaN or infinite samples")
-        return out
+        return out, achieved
 
 
 def _check(cancelled: Callable[[], bool]) -> None:

@@ -1,11 +1,11 @@
-"""The audition toolbar: model, bitrate, Render, Play/Stop and the Original | Codec toggle (with shortcuts)."""
+"""The audition toolbar: model and bitrate (Add puts them in the conditions), Render all, Play/Stop, Original."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QWidget
 
 from app.core.models import ModelEntry
@@ -20,10 +20,13 @@ class AuditionToolbar(QToolBar):
         (model_id or None, bitrate_kbps or None) after the user picks a model or a bitrate.
     render_clicked()
         Render (or Cancel, while a render runs) was pressed.
+    add_clicked()
+        Add (the model at the bitrate, as a condition) was pressed.
     """
 
     selection_changed = Signal(object, object)
     render_clicked = Signal()
+    add_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Audition", parent)
@@ -36,30 +39,29 @@ class AuditionToolbar(QToolBar):
         self.bitrate_combo = QComboBox()
         self.bitrate_combo.setToolTip("Bitrate")
         for combo in (self.model_combo, self.bitrate_combo):
-            combo.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # keep Space, 1 and 2 for the shortcuts
+            combo.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # keep Space, digits and arrows for the shortcuts
         self.addWidget(QLabel(" Model "))
         self.addWidget(self.model_combo)
         self.addWidget(QLabel(" Bitrate "))
         self.addWidget(self.bitrate_combo)
-        self.render_action = self.addAction("Render")
-        self.render_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.render_action.setToolTip("Run the codec on the clip at this bitrate (Ctrl+R)")
+        self.add_action = self._action("Add", "Ctrl+Shift+A", "Add the model at this bitrate to the conditions")
+        self.render_action = self._action("Render all", "Ctrl+R", "Render every condition not rendered yet")
         self.addSeparator()
-        self.play_action = self._action("Play", "Space", "Play or stop (Space)")
+        self.play_action = self._action("Play", "Space", "Play or stop")
         self.addSeparator()
-        self.original_action = self._action("Original", "1", "Hear the original (1)", checkable=True)
-        self.codec_action = self._action("Codec", "2", "Hear the reconstruction (2)", checkable=True)
-        self.source_group = QActionGroup(self)
-        self.source_group.setExclusive(True)
-        self.source_group.addAction(self.original_action)
-        self.source_group.addAction(self.codec_action)
+        self.original_action = self._action("Original", "0", "Hear the original (0 or R)", checkable=True)
+        self.original_action.setShortcuts([QKeySequence("0"), QKeySequence("R")])
         self.original_action.setChecked(True)
+        self.source_label = QLabel()
+        self.source_label.setMinimumWidth(160)
+        self.addWidget(self.source_label)
         self.position_label = QLabel()
         self.position_label.setMinimumWidth(150)
         self.position_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.addSeparator()
         self.addWidget(self.position_label)
         self.render_action.triggered.connect(self.render_clicked)
+        self.add_action.triggered.connect(self.add_clicked)
         self.model_combo.activated.connect(self._on_model_activated)
         self.bitrate_combo.activated.connect(self._emit_selection)
         self._models: tuple[ModelEntry, ...] = ()
@@ -67,7 +69,7 @@ class AuditionToolbar(QToolBar):
     def _action(self, text: str, shortcut: str, tip: str, checkable: bool = False) -> QAction:
         action = self.addAction(text)
         action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(tip)
+        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
         action.setCheckable(checkable)
         return action
 
@@ -123,12 +125,16 @@ class AuditionToolbar(QToolBar):
 
     # ------------------------------------------------------------------- state
     def set_render_state(self, enabled: bool, rendering: bool) -> None:
-        """Enable Render; while ``rendering`` it reads Cancel."""
-        self.render_action.setText("Cancel" if rendering else "Render")
+        """Enable Render all; while ``rendering`` it reads Cancel."""
+        self.render_action.setText("Cancel" if rendering else "Render all")
         self.render_action.setEnabled(enabled or rendering)
 
+    def set_add_enabled(self, enabled: bool) -> None:
+        """Enable Add (a model and bitrate are chosen)."""
+        self.add_action.setEnabled(enabled)
+
     def set_playback_enabled(self, enabled: bool) -> None:
-        """Enable Play and the Original toggle (there is audio and a device)."""
+        """Enable Play and Original (there is audio and a device)."""
         self.play_action.setEnabled(enabled)
         self.original_action.setEnabled(enabled)
 
@@ -136,16 +142,10 @@ class AuditionToolbar(QToolBar):
         """Show Play or Stop."""
         self.play_action.setText("Stop" if playing else "Play")
 
-    def set_codec_source(self, available: bool, label: str = "Codec") -> None:
-        """Enable the Codec toggle once a reconstruction is loaded, naming what it is."""
-        self.codec_action.setEnabled(available)
-        self.codec_action.setText(label if available else "Codec")
-        if not available and self.codec_action.isChecked():
-            self.original_action.setChecked(True)
-
-    def set_active_source(self, index: int) -> None:
-        """Check the toggle of the source being heard."""
-        (self.codec_action if index == 1 else self.original_action).setChecked(True)
+    def set_source_text(self, text: str, original: bool) -> None:
+        """Say what is being heard; check Original when it is the original."""
+        self.source_label.setText(f"  Hearing: {text}")
+        self.original_action.setChecked(original)
 
     def set_position_text(self, text: str) -> None:
         """Show the play head position."""

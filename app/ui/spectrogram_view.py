@@ -21,6 +21,8 @@ from app.core.spectrogram import (
 
 _PLAYHEAD_PEN = (255, 255, 255)
 _BAND_LIMIT_PEN = (80, 220, 255)
+_LOOP_BRUSH = (255, 255, 255, 30)
+_LOOP_PEN = (255, 255, 255, 120)
 _PLACEHOLDER_COLOUR = (200, 200, 200)
 NO_CLIP_TEXT = "Open an audio file to see its spectrogram"
 NO_RENDER_TEXT = "Render to compare with the codec"
@@ -39,6 +41,11 @@ class _Panel:
         plot.addItem(self.image)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(_PLAYHEAD_PEN, width=1))
         plot.addItem(self.playhead)
+        self.loop = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(_LOOP_BRUSH), pen=pg.mkPen(_LOOP_PEN, style=Qt.PenStyle.DashLine)
+        )
+        self.loop.setVisible(False)
+        plot.addItem(self.loop, ignoreBounds=True)
         self.band_limit = pg.InfiniteLine(
             pos=0.0,
             angle=0,
@@ -108,6 +115,7 @@ class SpectrogramView(QWidget):
         self.original.show(spectrogram, self._spectrum_levels())
         self.set_reconstruction(None, None)
         self.set_band_limit(None)
+        self.set_loop(None)
         self.set_playhead(0.0)
         if spectrogram is None:
             return
@@ -123,6 +131,22 @@ class SpectrogramView(QWidget):
         """Show the codec's spectrogram and its difference from the original (None shows the placeholders)."""
         self.codec.show(codec, self._spectrum_levels())
         self.difference.show(difference, DIFFERENCE_LEVELS_DB)
+
+    def set_loop(self, region: tuple[float, float] | None) -> None:
+        """Draw the loop region (start_s, end_s) on all three plots, or hide it (None)."""
+        for panel in self.panels:
+            panel.loop.setVisible(region is not None)
+            if region is not None:
+                panel.loop.setRegion(region)
+
+    def set_condition_title(self, title: str) -> None:
+        """Name the condition the middle and bottom plots show."""
+        self.codec.plot.setTitle(title, size="9pt")
+        self.difference.plot.setTitle(f"Difference ({title} - original)", size="9pt")
+
+    def set_colormap(self, name: str) -> None:
+        """Use the pyqtgraph colour map ``name`` for both spectra."""
+        self.spectrum_bar.setColorMap(pg.colormap.get(name))
 
     def set_playhead(self, seconds: float) -> None:
         """Move the play head line on all three plots."""

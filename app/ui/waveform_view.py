@@ -1,4 +1,7 @@
-"""Peak-envelope waveforms of the original and the reconstruction, with a play head; click to seek."""
+"""Peak-envelope waveforms of the original and the selected condition, with a play head and the loop region.
+
+Click to seek; drag the loop region's edges (or its body) to change the loop.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from app.core.waveform import PeakEnvelope
 _ORIGINAL_BRUSH = (120, 120, 120, 150)
 _RECONSTRUCTION_PEN = (30, 110, 220, 220)
 _PLAYHEAD_PEN = (220, 60, 40)
+_LOOP_BRUSH = (255, 190, 40, 60)
 
 
 class WaveformView(QWidget):
@@ -21,9 +25,12 @@ class WaveformView(QWidget):
     -------
     seek_requested(float)
         The user clicked at this time in seconds.
+    loop_edited(float, float)
+        The user dragged the loop region to (start_s, end_s).
     """
 
     seek_requested = Signal(float)
+    loop_edited = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +56,12 @@ class WaveformView(QWidget):
             self.plot.addItem(item)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(_PLAYHEAD_PEN, width=2))
         self.plot.addItem(self.playhead)
+        self.loop_region = pg.LinearRegionItem(brush=pg.mkBrush(_LOOP_BRUSH), movable=True)
+        self.loop_region.setVisible(False)
+        self.loop_region.setZValue(-10)
+        self.plot.addItem(self.loop_region)
+        self.loop_region.sigRegionChangeFinished.connect(self._on_loop_dragged)
+        self._setting_loop = False
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self._duration_s = 0.0
 
@@ -57,6 +70,7 @@ class WaveformView(QWidget):
         self._duration_s = duration_s
         self._set_pair(self._original, envelope)
         self.set_reconstruction(None)
+        self.set_loop(None)
         self.set_playhead_s(0.0)
         if envelope is not None:
             self.plot.setXRange(0.0, max(duration_s, 1e-3), padding=0.0)
@@ -64,6 +78,30 @@ class WaveformView(QWidget):
     def set_reconstruction(self, envelope: PeakEnvelope | None) -> None:
         """Overlay the reconstruction's envelope outline (None removes it)."""
         self._set_pair(self._reconstruction, envelope)
+
+    def set_loop(self, region: tuple[float, float] | None) -> None:
+        """Show the loop region (start_s, end_s), or hide it (None)."""
+        self._setting_loop = True
+        try:
+            if region is not None:
+                self.loop_region.setBounds((0.0, self._duration_s))
+                self.loop_region.setRegion(region)
+            self.loop_region.setVisible(region is not None)
+        finally:
+            self._setting_loop = False
+
+    @property
+    def loop(self) -> tuple[float, float] | None:
+        """The region shown, or None."""
+        if not self.loop_region.isVisible():
+            return None
+        start, end = self.loop_region.getRegion()
+        return float(start), float(end)
+
+    def _on_loop_dragged(self) -> None:
+        if not self._setting_loop and self.loop_region.isVisible():
+            start, end = self.loop_region.getRegion()
+            self.loop_edited.emit(float(start), float(end))
 
     def set_playhead_s(self, time_s: float) -> None:
         """Move the play head line."""

@@ -15,10 +15,27 @@ import torch
 from codec.errors import BitstreamError
 
 TOTAL_RANGE_BITS = 24
+MIN_RANGE = 2
+
+
+def min_coded_bytes(num_symbols: int, card: int = 1024, total_range_bits: int = TOTAL_RANGE_BITS) -> int:
+    """A lower bound on the bytes one coded segment of ``num_symbols`` symbols (alphabet ``card``) occupies.
+
+    Every symbol keeps a range of at least ``MIN_RANGE``, so none holds more than ``2**bits - MIN_RANGE * (card - 1)``
+    of the ``2**bits`` total, and decoding one shrinks the interval by at least that ratio: it costs at least
+    ``-log2(1 - MIN_RANGE * (card - 1) / 2**bits)`` bits (1.76e-4 for 1024 symbols), each read bit doubling the
+    interval back. Half that cost is used, as slack for float rounding in the CDF. A non-empty segment also reads
+    ``bits`` bits before its first symbol. Readers compare a header's declared codes with the bytes a file really has:
+    each byte can stand for at most about 91,000 codes, so the LM's work is bounded by the file's size.
+    """
+    if num_symbols <= 0:
+        return 0
+    bits_per_symbol = -math.log2(1 - MIN_RANGE * (card - 1) / 2**total_range_bits) / 2
+    return max(total_range_bits // 8, math.ceil(num_symbols * bits_per_symbol / 8))
 
 
 def build_stable_quantized_cdf(pdf: torch.Tensor, total_range_bits: int = TOTAL_RANGE_BITS, roundoff: float = 1e-8,
-                               min_range: int = 2) -> torch.Tensor:
+                               min_range: int = MIN_RANGE) -> torch.Tensor:
     """Quantize probabilities to integer ranges that every symbol keeps (at least ``min_range`` wide).
 
     Parameters

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app import __version__, paths
 from app.main import parse_args
-from app.ui.error_dialog import install_excepthook
+from app.ui.error_dialog import install_excepthook, restore_excepthooks
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -57,7 +57,7 @@ def test_main_opens_the_window_logs_and_restores_the_hook(tmp_path: Path) -> Non
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["title"] == "example.flac - EarBench" and "24000 Hz" in report["clip"]
     assert report["excepthook"] == "ExceptionHook" and report["excepthook_after"] != "ExceptionHook"
-    log = tmp_path / "state" / "EarBench" / "log" / "earbench.log"
+    log = tmp_path / "state" / "earbench" / "log" / "earbench.log"
     assert "EarBench 0.1.0 starting" in log.read_text()
 
 
@@ -78,7 +78,7 @@ def test_excepthook_logs_and_shows_one_dialog(qtbot: QtBot, tmp_path: Path, capl
         assert "ValueError" in box.detailedText()
         box.close()
     finally:
-        sys.excepthook = previous
+        restore_excepthooks(hook, previous)
 
 
 @pytest.mark.gui

@@ -51,6 +51,8 @@ def _run_once(args: list[str], rng: random.Random, kill: bool) -> tuple[list[str
     elif kill:
         wanted_acks = rng.choice((0, 0, 1, 1, 2, 3))
         while line := proc.stdout.readline():
+            if not line.endswith("\n"):
+                break  # the worker died mid-line
             lines.append(line.strip())
             if line.startswith("DONE") or sum(x.startswith("ACK") for x in lines) >= wanted_acks:
                 break
@@ -58,6 +60,8 @@ def _run_once(args: list[str], rng: random.Random, kill: bool) -> tuple[list[str
     if kill:
         proc.send_signal(signal.SIGKILL)
     rest, _ = proc.communicate(timeout=60)
+    # A kill can cut the last line short ("AC"): only whole lines count as acknowledgements.
+    rest = rest[: rest.rfind("\n") + 1]
     lines += [x.strip() for x in rest.splitlines() if x.strip()]
     return lines, proc.returncode
 

@@ -118,8 +118,12 @@ def window_for(qtbot: QtBot, random_checkpoint: Path) -> Iterator[MakeWindow]:
 
 
 def render(qtbot: QtBot, window: MainWindow) -> None:
-    window.render_or_cancel()
-    qtbot.waitUntil(lambda: window.state.reconstruction is not None, timeout=30_000)
+    """The default conditions render on open; select the first model row once rendered and wait until it is shown."""
+    rows = window.workspace.conditions.rows
+    qtbot.waitUntil(lambda: any(r.spec.kind == "model" and r.analysis is not None for r in rows), timeout=60_000)
+    row = next(i for i, r in enumerate(rows) if r.spec.kind == "model" and r.analysis is not None)
+    window.table.select_row(row)
+    qtbot.waitUntil(lambda: window._shown_row == row, timeout=30_000)
 
 
 def test_window_shows_three_spectrograms_and_the_band_limit_of_a_24khz_model(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from test_training_loop import write_clips
+
 from codec.api import load_codec
 from codec.training import gpu_run
-from test_training_loop import write_clips
 
 
 def test_gpu_run_script_trains_for_its_budget_and_leaves_small_outputs(tmp_path: Path) -> None:

@@ -43,4 +43,9 @@ def open_bundle_cached(path: str | Path, bundles_dir: str | Path) -> TestDesign:
     target = Path(bundles_dir) / f"{stem}-{_content_id(path)[:16]}"
     if (target / DESIGN_NAME).is_file():
         return load_design(target / DESIGN_NAME)
-    return open_bundle(path, target)
+    try:
+        return open_bundle(path, target)
+    except BundleError:
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # leave no empty folder behind a refused bundle
+        raise
