@@ -18,6 +18,8 @@ from codec.config import PRESETS, ModelConfig
 from codec.errors import CheckpointError, ModelNotFoundError
 
 MODEL_PATH_ENV = "EARBENCH_MODEL_PATH"
+DEFAULT_MODEL = "earbench_24khz"
+"""The model EarBench ships in ``resources/models`` (trained by us; see its MODEL_CARD.md): the CLI's default."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import torch
 from codec import longform_cli
 from codec.api import Codec, ProgressCallback, load_codec
 from codec.audio import read_audio, write_audio
+from codec.catalog import DEFAULT_MODEL
 from codec.ecdc import read_ecdc, write_ecdc
 from codec.errors import BitstreamError, CodecError, InvalidAudioError, ModelNotFoundError
 from codec.lm import LMModel, find_lm_checkpoint, load_lm
@@ -62,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model_and_bitrate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="model name or checkpoint path")
-    parser.add_argument("--bitrate", type=float, required=True, help="target bitrate in kbps")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"model name or checkpoint path (default: {DEFAULT_MODEL}, the bundled model)")
+    parser.add_argument("--bitrate", type=float, default=6.0, help="target bitrate in kbps (default 6)")
 
 
 def set_threads(threads: int | None) -> int:

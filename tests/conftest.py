@@ -9,3 +9,11 @@ import os
 
 if not os.environ.get("QT_QPA_PLATFORM"):  # unset or empty: no display to rely on
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+# Property tests draw the same examples on every run (a CI result must not depend on luck); set
+# HYPOTHESIS_PROFILE=explore to search with fresh random examples locally.
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

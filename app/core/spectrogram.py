@@ -49,6 +49,9 @@ class Spectrogram:
         Rate of the analysed audio in Hz.
     hop : int
         Samples between two columns (the STFT hop times the pooling factor for long clips).
+    log_frequency : bool
+        False: rows are linearly spaced STFT bins. True: rows are log-spaced (see :mod:`app.core.frequency_scale`)
+        and :attr:`extent` is in log10(Hz) vertically.
     """
 
     db: np.ndarray
@@ -56,6 +59,7 @@ class Spectrogram:
     times_s: np.ndarray
     sample_rate: int
     hop: int
+    log_frequency: bool = False
 
     @property
     def column_s(self) -> float:
@@ -64,10 +68,17 @@ class Spectrogram:
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
-        """``(x0_s, y0_hz, width_s, height_hz)``: where the image's pixel edges lie, for ``ImageItem.setRect``."""
-        bin_hz = float(self.freqs_hz[1] - self.freqs_hz[0]) if self.freqs_hz.size > 1 else float(self.sample_rate)
+        """``(x0_s, y0, width_s, height)``: where the image's pixel edges lie, for ``ImageItem.setRect``.
+
+        ``y0`` and ``height`` are in Hz, or in log10(Hz) for a log-frequency spectrogram (rows equally spaced there).
+        """
         x0_s = float(self.times_s[0]) - self.column_s / 2
-        return x0_s, -bin_hz / 2, self.db.shape[1] * self.column_s, self.db.shape[0] * bin_hz
+        width_s = self.db.shape[1] * self.column_s
+        if self.log_frequency:
+            step = float(np.log10(self.freqs_hz[1] / self.freqs_hz[0])) if self.freqs_hz.size > 1 else 1.0
+            return x0_s, float(np.log10(self.freqs_hz[0])) - step / 2, width_s, self.db.shape[0] * step
+        bin_hz = float(self.freqs_hz[1] - self.freqs_hz[0]) if self.freqs_hz.size > 1 else float(self.sample_rate)
+        return x0_s, -bin_hz / 2, width_s, self.db.shape[0] * bin_hz
 
 
 def compute_spectrogram(
@@ -145,10 +156,12 @@ def difference(original: Spectrogram, reconstruction: Spectrogram) -> Spectrogra
     """
     if original.db.shape != reconstruction.db.shape:
         raise ValueError(f"spectrogram shapes differ: {original.db.shape} vs {reconstruction.db.shape}")
-    if original.sample_rate != reconstruction.sample_rate or original.hop != reconstruction.hop:
+    if (original.sample_rate, original.hop, original.log_frequency) != (
+        reconstruction.sample_rate, reconstruction.hop, reconstruction.log_frequency
+    ):
         raise ValueError(
-            f"spectrogram grids differ: {original.sample_rate} Hz / hop {original.hop} vs "
-            f"{reconstruction.sample_rate} Hz / hop {reconstruction.hop}"
+            f"spectrogram grids differ: {original.sample_rate} Hz / hop {original.hop} / log {original.log_frequency}"
+            f" vs {reconstruction.sample_rate} Hz / hop {reconstruction.hop} / log {reconstruction.log_frequency}"
         )
     return Spectrogram(
         db=np.ascontiguousarray(reconstruction.db - original.db, dtype=np.float32),
@@ -156,4 +169,5 @@ def difference(original: Spectrogram, reconstruction: Spectrogram) -> Spectrogra
         times_s=original.times_s,
         sample_rate=original.sample_rate,
         hop=original.hop,
+        log_frequency=original.log_frequency,
     )

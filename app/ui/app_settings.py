@@ -91,6 +91,13 @@ class AppSettings:
     def set_colormap(self, name: str) -> None:
         self.qsettings.setValue("view/colormap", name)
 
+    def log_frequency(self) -> bool:
+        """Whether the spectrograms use a logarithmic frequency axis."""
+        return str(self.qsettings.value("view/log_frequency", "false")).lower() == "true"
+
+    def set_log_frequency(self, enabled: bool) -> None:
+        self.qsettings.setValue("view/log_frequency", "true" if enabled else "false")
+
     def anchors_by_default(self) -> bool:
         """Whether a new file's conditions include the two anchors."""
         return str(self.qsettings.value("conditions/anchors", "false")).lower() == "true"

@@ -23,7 +23,7 @@ COLUMNS = (
     ("True peak dBTP", "4x oversampled peak; above 0 clips on playback"),
     ("Mel dist", "Multi-scale mel distance (lower is closer)"),
     ("SI-SDR dB", "Scale-invariant signal-to-distortion ratio (higher is closer)"),
-    ("ViSQOL", "ViSQOL audio-mode MOS-LQO, 1-5 (for long clips: Metrics > Compute ViSQOL)"),
+    ("ViSQOL", "ViSQOL audio-mode MOS-LQO, 1-5 (for long clips: Conditions > Compute ViSQOL for all rows)"),
     ("Status", "Rendering state"),
 )
 METRIC_COLUMNS = {7: "mel_distance", 8: "si_sdr", 9: "visqol"}

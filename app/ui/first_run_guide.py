@@ -19,8 +19,9 @@ KEY_GUIDE: tuple[tuple[str, str], ...] = (
     ("Space", "play / pause"),
     ("0 or R", "hear the original"),
     ("1 to 9", "hear condition 1 to 9 (same position, no gap)"),
-    ("L", "loop the marked region on / off"),
+    ("L", "mark the loop's start, then its end; a third press clears it"),
     ("Left / Right", "seek back / forward"),
+    ("F", "logarithmic / linear frequency axis of the spectrograms"),
     ("F1", "show this guide again (Help > Keyboard guide)"),
 )
 

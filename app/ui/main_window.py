@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         actions.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         for action in (*actions.conditions, actions.set_loop, actions.clear_loop, actions.seek_back):
             self.addAction(action)  # window-wide, whatever has the focus
-        for action in (actions.seek_forward, actions.seek_back_big, actions.seek_forward_big):
+        for action in (actions.seek_forward, actions.seek_back_big, actions.seek_forward_big, actions.log_frequency):
             self.addAction(action)
         install_listening_menu(self)  # Tests › Run a listening test…, Results…
         self.help_menu = HelpMenu(self)  # Help › Keyboard guide (F1), About
@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         actions.add_conditions.triggered.connect(self.choose_conditions)
         actions.remove_condition.triggered.connect(lambda: self.workspace.remove(self.table.selected_row()))
         actions.visqol.triggered.connect(self.workspace.compute_visqol)
+        actions.log_frequency.toggled.connect(self.preferences.set_log_frequency)
         for number, action in enumerate(actions.conditions, start=1):
             action.triggered.connect(lambda _checked=False, n=number: self.hear_condition(n))
         actions.set_loop.triggered.connect(self.mark_loop)

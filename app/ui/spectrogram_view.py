@@ -3,6 +3,9 @@
 Follows pyqtgraph's image performance checklist: row-major float32 [freq, time] images (``axisOrder`` set per item,
 never the global option), explicit levels, ``setRect`` in seconds x Hz. One :class:`pyqtgraph.ColorBarItem` drives
 both spectra, so they always share levels and colormap; the difference has its own fixed diverging scale.
+
+The frequency axis is linear (Hz) or logarithmic (y in log10(Hz), rows resampled by :mod:`app.core.frequency_scale`);
+the view keeps the spectrograms it was given on linear rows and redraws them when the axis changes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from app.core.frequency_scale import (
+    as_displayed,
+    displayed_difference,
+    frequency_at,
+    frequency_position,
+    log_frequency_ticks,
+)
 from app.core.spectrogram import (
     DIFFERENCE_COLORMAP,
     DIFFERENCE_LEVELS_DB,
@@ -60,8 +70,12 @@ class _Panel:
         self.placeholder = pg.TextItem(placeholder, color=_PLACEHOLDER_COLOUR, anchor=(0, 0))
         self.placeholder.setParentItem(plot.getViewBox())
         self.placeholder.setPos(8, 8)
+        #: The spectrogram drawn, on the displayed frequency axis (None: the placeholder shows).
+        self.shown: Spectrogram | None = None
 
     def show(self, spectrogram: Spectrogram | None, levels: tuple[float, float]) -> None:
+        """Draw ``spectrogram`` (already on the displayed frequency axis), or the placeholder (None)."""
+        self.shown = spectrogram
         if spectrogram is None:
             self.image.clear()
             self.image.setVisible(False)
@@ -103,6 +117,9 @@ class SpectrogramView(QWidget):
         self.difference_bar.setImageItem(self.difference.image)
         self.graphics.addItem(self.difference_bar, row=2, col=1)
         self._band_limit_hz: float | None = None
+        self._log_frequency = False
+        # What the caller gave, on linear rows: original, codec, difference.
+        self._sources: tuple[Spectrogram | None, Spectrogram | None, Spectrogram | None] = (None, None, None)
         self.set_band_limit(None)
 
     @property
@@ -112,25 +129,54 @@ class SpectrogramView(QWidget):
 
     def set_original(self, spectrogram: Spectrogram | None) -> None:
         """Show a new clip's spectrogram (None clears); clears the codec and difference plots."""
-        self.original.show(spectrogram, self._spectrum_levels())
+        self._sources = (spectrogram, None, None)
+        self.original.show(as_displayed(spectrogram, self._log_frequency), self._spectrum_levels())
         self.set_reconstruction(None, None)
         self.set_band_limit(None)
         self.set_loop(None)
         self.set_playhead(0.0)
-        if spectrogram is None:
+        shown = self.original.shown
+        if shown is None:
             return
-        x0_s, y0_hz, width_s, height_hz = spectrogram.extent
-        for panel in self.panels:  # limits are per view box; linking only syncs the ranges
-            panel.plot.getViewBox().setLimits(xMin=x0_s, xMax=x0_s + width_s, yMin=y0_hz, yMax=y0_hz + height_hz)
-        end_s = x0_s + width_s
-        self.original.plot.getViewBox().setRange(
-            xRange=(0.0, end_s), yRange=(0.0, spectrogram.sample_rate / 2), padding=0.0
-        )
+        self._set_limits(shown)
+        self._set_frequency_axis()
+        x0_s, _, width_s, _ = shown.extent
+        self.original.plot.getViewBox().setRange(xRange=(0.0, x0_s + width_s), yRange=self._full_y_range(shown),
+                                                 padding=0.0)
 
     def set_reconstruction(self, codec: Spectrogram | None, difference: Spectrogram | None) -> None:
         """Show the codec's spectrogram and its difference from the original (None shows the placeholders)."""
-        self.codec.show(codec, self._spectrum_levels())
-        self.difference.show(difference, DIFFERENCE_LEVELS_DB)
+        self._sources = (self._sources[0], codec, difference)
+        shown_codec = as_displayed(codec, self._log_frequency)
+        self.codec.show(shown_codec, self._spectrum_levels())
+        self.difference.show(displayed_difference(self.original.shown, shown_codec, difference), DIFFERENCE_LEVELS_DB)
+
+    def set_log_frequency(self, enabled: bool) -> None:
+        """Draw the frequency axis logarithmic (True) or linear; the frequency zoom and band-limit line follow."""
+        if enabled == self._log_frequency:
+            return
+        old_range = self._frequency_range_hz()
+        self._log_frequency = enabled
+        original, codec, difference = self._sources
+        self.original.show(as_displayed(original, enabled), self._spectrum_levels())
+        self.set_reconstruction(codec, difference)
+        self._set_frequency_axis()
+        self.set_band_limit(self._band_limit_hz)
+        shown = self.original.shown
+        if shown is None or old_range is None:
+            return
+        self._set_limits(shown)
+        full_low, full_high = self._full_y_range(shown)
+        low_hz, high_hz = old_range  # None: that edge of the image was in view, and stays so
+        low = full_low if low_hz is None else max(frequency_position(low_hz, enabled), full_low)
+        high = full_high if high_hz is None else min(frequency_position(high_hz, enabled), full_high)
+        self.original.plot.getViewBox().setYRange(*((low, high) if high > low else (full_low, full_high)),
+                                                  padding=0.0)
+
+    @property
+    def log_frequency(self) -> bool:
+        """Whether the frequency axis is logarithmic."""
+        return self._log_frequency
 
     def set_loop(self, region: tuple[float, float] | None) -> None:
         """Draw the loop region (start_s, end_s) on all three plots, or hide it (None)."""
@@ -164,13 +210,44 @@ class SpectrogramView(QWidget):
         for panel in self.panels:
             panel.band_limit.setVisible(hz is not None)
             if hz is not None:
-                panel.band_limit.setValue(hz)
+                panel.band_limit.setValue(frequency_position(hz, self._log_frequency))
                 panel.band_limit.label.setFormat(f"{2 * hz / 1000:g} kHz model band limit ({hz / 1000:g} kHz)")
 
     @property
     def band_limit_hz(self) -> float | None:
         """The band limit shown, or None."""
         return self._band_limit_hz
+
+    def _set_limits(self, shown: Spectrogram) -> None:
+        x0_s, y0, width_s, height = shown.extent
+        for panel in self.panels:  # limits are per view box; linking only syncs the ranges
+            panel.plot.getViewBox().setLimits(xMin=x0_s, xMax=x0_s + width_s, yMin=y0, yMax=y0 + height)
+
+    def _full_y_range(self, shown: Spectrogram) -> tuple[float, float]:
+        # Linear: 0 Hz to Nyquist; log: the lowest row's centre to Nyquist.
+        return (frequency_position(float(shown.freqs_hz[0]), self._log_frequency),
+                frequency_position(float(shown.freqs_hz[-1]), self._log_frequency))
+
+    def _frequency_range_hz(self) -> tuple[float | None, float | None] | None:
+        # The frequencies at the bottom and top of the view; None for an edge at or past the image's full range.
+        shown = self.original.shown
+        if shown is None:
+            return None
+        low, high = self.original.plot.getViewBox().viewRange()[1]
+        full_low, full_high = self._full_y_range(shown)
+        tolerance = 1e-6 * (full_high - full_low)
+        return (
+            None if low <= full_low + tolerance else frequency_at(low, self._log_frequency),
+            None if high >= full_high - tolerance else frequency_at(high, self._log_frequency),
+        )
+
+    def _set_frequency_axis(self) -> None:
+        shown = self.original.shown
+        ticks = None
+        if self._log_frequency and shown is not None:
+            ticks = list(log_frequency_ticks(float(shown.freqs_hz[0]), float(shown.freqs_hz[-1])))
+        for panel in self.panels:
+            panel.plot.getAxis("left").setTicks(ticks)
 
     def _spectrum_levels(self) -> tuple[float, float]:
         # The bar's current levels (the user may have dragged them), so a new image does not reset the scale.

@@ -16,6 +16,8 @@ from app.ui.audition_toolbar import AuditionToolbar
 
 SEEK_STEP_S = 1.0
 SEEK_BIG_STEP_S = 5.0
+#: View › Logarithmic frequency axis (F for frequency; a bare key like L, as the window takes no text input).
+LOG_FREQUENCY_KEY = "F"
 
 
 @dataclass
@@ -42,6 +44,7 @@ class WindowActions:
     seek_forward: QAction
     seek_back_big: QAction
     seek_forward_big: QAction
+    log_frequency: QAction
 
 
 def _add(menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
@@ -52,7 +55,7 @@ def _add(menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey | None
 
 
 def build_menus(window: QMainWindow, toolbar: AuditionToolbar) -> WindowActions:
-    """Add File, Conditions and Playback menus to ``window``'s menu bar (call before adding Help)."""
+    """Add File, Conditions, Playback and View menus to ``window``'s menu bar (call before adding Help)."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     open_action = _add(file_menu, "&Open…", QKeySequence.StandardKey.Open)
@@ -92,6 +95,10 @@ def build_menus(window: QMainWindow, toolbar: AuditionToolbar) -> WindowActions:
     seek_forward = _add(play_menu, f"Seek forward {SEEK_STEP_S:g} s", "Right")
     seek_back_big = _add(play_menu, f"Seek back {SEEK_BIG_STEP_S:g} s", "Shift+Left")
     seek_forward_big = _add(play_menu, f"Seek forward {SEEK_BIG_STEP_S:g} s", "Shift+Right")
+
+    view_menu = bar.addMenu("&View")
+    log_frequency = _add(view_menu, "&Logarithmic frequency axis", LOG_FREQUENCY_KEY)
+    log_frequency.setCheckable(True)
     return WindowActions(
         open=open_action,
         recent_menu=recent_menu,
@@ -113,4 +120,5 @@ def build_menus(window: QMainWindow, toolbar: AuditionToolbar) -> WindowActions:
         seek_forward=seek_forward,
         seek_back_big=seek_back_big,
         seek_forward_big=seek_forward_big,
+        log_frequency=log_frequency,
     )

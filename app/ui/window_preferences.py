@@ -1,4 +1,4 @@
-"""Applying and remembering the preferences: output device and buffer size, colour map, window layout."""
+"""Applying and remembering the preferences: output device and buffer size, colour map, frequency axis, layout."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ class WindowPreferences:
         self.dialog: PreferencesDialog | None = None
 
     def restore(self) -> None:
-        """Apply the colour map, window layout and (if one was chosen) the output device."""
+        """Apply the colour map, frequency axis, window layout and (if one was chosen) the output device."""
         window, settings = self.window, self.window.settings
         window.spectrograms.set_colormap(settings.colormap())
+        window.actions_.log_frequency.setChecked(settings.log_frequency())  # its toggled signal applies it
         geometry, state = settings.window_state()
         if geometry is not None:
             window.restoreGeometry(geometry)
@@ -40,6 +41,11 @@ class WindowPreferences:
             scan = self.scan()
             device = next((d for d in scan.devices if d.label == wanted), engine.device)
             window.playback.configure_output(device, settings.blocksize())
+
+    def set_log_frequency(self, enabled: bool) -> None:
+        """View › Logarithmic frequency axis: redraw the spectrograms and remember the choice."""
+        self.window.spectrograms.set_log_frequency(enabled)
+        self.window.settings.set_log_frequency(enabled)
 
     def save_window_state(self) -> None:
         """Remember the window's geometry and toolbar/dock state."""

@@ -25,11 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     export = sub.add_parser("export", help="write a training checkpoint's model in the app's model format")
     export.add_argument("checkpoint", type=Path)
     export.add_argument("output", type=Path)
+    export.add_argument("--name", help="model name to store (default: the name in the training config)")
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return _train(args)
-        return _export(args.checkpoint, args.output)
+        return _export(args.checkpoint, args.output, args.name)
     except (ConfigError, CodecError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -53,10 +54,10 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(checkpoint: Path, output: Path) -> int:
+def _export(checkpoint: Path, output: Path, name: str | None) -> int:
     from codec.training.export import export_checkpoint
 
-    print(f"exported {export_checkpoint(checkpoint, output)}")
+    print(f"exported {export_checkpoint(checkpoint, output, name)}")
     return 0
 
 

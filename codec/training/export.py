@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,15 @@ def export_model(model: EncodecModel, output: Path, config: dict[str, Any], step
     return save_model(model, output, provenance=provenance(config, step, world_size))
 
 
-def export_checkpoint(checkpoint: Path, output: Path) -> Path:
-    """The EMA weights of a training checkpoint (or its live weights without EMA) as a model file."""
+def export_checkpoint(checkpoint: Path, output: Path, name: str | None = None) -> Path:
+    """The EMA weights of a training checkpoint (or its live weights without EMA) as a model file.
+
+    ``name`` replaces the model name in the config: the name ``.ecdc`` headers carry and the catalog finds.
+    """
     state = load_state(checkpoint)
-    model = build_model(ModelConfig.from_dict(state["model_config"]))
+    config = ModelConfig.from_dict(state["model_config"])
+    if name is not None:
+        config = dataclasses.replace(config, name=name)
+    model = build_model(config)
     model.load_state_dict(state["ema"] or state["model"])
     return export_model(model, output, state["config"], int(state["step"]))

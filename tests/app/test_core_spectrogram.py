@@ -1,4 +1,4 @@
-"""Spectrograms for display: level calibration, array layout, difference, column cap."""
+"""Spectrograms for display: level calibration, array layout, difference, column cap, log-frequency rows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,14 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from app.core.frequency_scale import (
+    LOG_ROWS,
+    displayed_difference,
+    frequency_at,
+    frequency_position,
+    log_frequency_ticks,
+    to_log_frequency,
+)
 from app.core.spectrogram import FLOOR_DB, MAX_COLUMNS, Spectrogram, compute_spectrogram, difference
 
 
@@ -104,3 +112,68 @@ def test_long_input_is_capped_in_columns_and_keeps_transients() -> None:
     assert spec.db[:, column].max() > -80.0
     capped = compute_spectrogram(audio[:, : rate * 10], rate, max_columns=50)
     assert capped.db.shape[1] <= 50
+
+
+# ------------------------------------------------------------------------------------------ log-frequency rows
+def middle_column(spec: Spectrogram) -> np.ndarray:
+    return spec.db[:, spec.db.shape[1] // 2]
+
+
+@pytest.mark.parametrize("rate", [16_000, 48_000])
+def test_a_1khz_sine_lands_on_the_1khz_row_at_its_level(rate: int) -> None:
+    linear = compute_spectrogram(sine(1000.0, rate, 0.5, 0.5), rate)
+    log = to_log_frequency(linear)
+    assert log.log_frequency and log.db.shape == (LOG_ROWS, linear.db.shape[1])
+    assert log.db.dtype == np.float32 and log.db.flags.c_contiguous and np.isfinite(log.db).all()
+    rows_hz = log.freqs_hz
+    assert np.allclose(np.diff(np.log10(rows_hz)), np.log10(rows_hz[1] / rows_hz[0]))  # equally spaced in log
+    assert 20.0 <= rows_hz[0] <= 50.0 and rows_hz[-1] == pytest.approx(rate / 2)
+    peak_row = int(np.argmax(middle_column(log)))
+    nearest_bin_hz = linear.freqs_hz[np.argmax(middle_column(linear))]  # 1000 Hz at 16 kHz, 984 Hz at 48 kHz
+    assert peak_row == int(np.argmin(np.abs(rows_hz - nearest_bin_hz)))
+    assert abs(np.log2(rows_hz[peak_row] / 1000.0)) < 1 / 24  # within a quarter tone of 1 kHz
+    assert middle_column(log).max() == pytest.approx(middle_column(linear).max(), abs=0.5)
+    # Where a row spans many bins, a narrow tone between row centres keeps its level (the loudest bin is taken).
+    high = compute_spectrogram(sine(0.37 * rate, rate, 0.5, 0.5), rate)
+    assert middle_column(to_log_frequency(high)).max() == pytest.approx(middle_column(high).max(), abs=1e-4)
+
+
+def test_log_extent_and_positions_place_rows_in_log10_hz() -> None:
+    log = to_log_frequency(compute_spectrogram(sine(440.0, 24_000, 0.2, 0.5), 24_000))
+    _, y0, _, height = log.extent
+    step = np.log10(log.freqs_hz[1] / log.freqs_hz[0])
+    assert y0 == pytest.approx(np.log10(log.freqs_hz[0]) - step / 2)
+    assert y0 + height == pytest.approx(np.log10(12_000.0) + step / 2)
+    row_of_12k = int((frequency_position(12_000.0, True) - y0) / height * log.db.shape[0])
+    assert log.freqs_hz[row_of_12k] == pytest.approx(12_000.0, rel=0.01)
+    assert frequency_position(1000.0, True) == pytest.approx(3.0) and frequency_position(1000.0, False) == 1000.0
+    assert frequency_at(frequency_position(440.0, True), True) == pytest.approx(440.0)
+    assert to_log_frequency(log) is log
+
+
+def test_log_difference_is_taken_of_the_displayed_spectra() -> None:
+    rate, cutoff_hz = 48_000, 12_000
+    noise = np.random.default_rng(2).standard_normal((1, rate // 2)).astype(np.float32) * 0.1
+    sos = scipy.signal.butter(12, cutoff_hz, fs=rate, output="sos")
+    lowpassed = scipy.signal.sosfiltfilt(sos, noise, axis=-1).astype(np.float32)
+    original, codec = compute_spectrogram(noise, rate), compute_spectrogram(lowpassed, rate)
+    linear_diff = difference(original, codec)
+    assert displayed_difference(original, codec, linear_diff) is linear_diff
+    log_original, log_codec = to_log_frequency(original), to_log_frequency(codec)
+    shown = displayed_difference(log_original, log_codec, linear_diff)
+    assert shown is not None and shown.log_frequency
+    np.testing.assert_array_equal(shown.db, log_codec.db - log_original.db)
+    inner = shown.db[:, 5:-5]
+    assert np.median(inner[shown.freqs_hz > cutoff_hz * 1.2]) < -40.0
+    assert abs(np.median(inner[(shown.freqs_hz > 200) & (shown.freqs_hz < cutoff_hz * 0.8)])) < 1.0
+    with pytest.raises(ValueError):
+        difference(original, log_codec)
+
+
+def test_log_ticks_are_labelled_at_1_2_5_steps() -> None:
+    major, minor = log_frequency_ticks(20.0, 24_000.0)
+    labels = [label for _, label in major]
+    assert labels == ["20", "50", "100", "200", "500", "1k", "2k", "5k", "10k", "20k"]
+    assert [p for p, _ in major] == pytest.approx(np.log10([20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4]))
+    assert all(label == "" for _, label in minor) and (np.log10(3000.0), "") in minor
+    assert [label for _, label in log_frequency_ticks(46.9, 12_000.0)[0]][:2] == ["50", "100"]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from codec.api import Codec
@@ -221,6 +221,9 @@ def coded_sequences(draw: st.DrawFn) -> tuple[list[int], list[torch.Tensor]]:
 def test_coder_round_trips(sequence: tuple[list[int], list[torch.Tensor]]) -> None:
     symbols, cdfs = sequence
     cdf_lists = [cdf.tolist() for cdf in cdfs]
+    # float32 rounding in the format's CDF construction can push the last value of a very peaky distribution over
+    # 2**24 (the reference coder then fails its own assertion); such CDFs are outside what either coder accepts.
+    assume(all(cdf[-1] <= 2**24 for cdf in cdf_lists))
     buffer = io.BytesIO()
     encoder = ArithmeticEncoder(buffer)
     for symbol, cdf in zip(symbols, cdf_lists, strict=True):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from app.core.listening.abx_stats import AbPreference, AbxResult
 from app.core.listening.stats import Summary
+
+# The analysis names conditions by id in its multimodality warning; the view shows the design's label instead.
+_MULTIMODAL_WARNING = re.compile(r"^(Ratings of )(\S+)( may be multimodal)")
 
 SUMMARY_HEADER = ("Condition", "n", "Mean", "95 % CI", "Median", "IQR", "Outliers")
 
@@ -59,3 +63,8 @@ def abx_rows(results: Sequence[AbxResult], labels: Mapping[str, str]) -> list[li
 def ab_rows(results: Sequence[AbPreference], labels: Mapping[str, str]) -> list[list[str]]:
     return [[r.listener or "all (pooled)", labels.get(r.condition, r.condition), str(r.n_trials),
              str(r.n_prefer_condition), f"{r.p_value:.4f}"] for r in results]
+
+
+def labelled_warning(warning: str, labels: Mapping[str, str]) -> str:
+    """``warning`` with a condition id it names replaced by the condition's label (where the design gives one)."""
+    return _MULTIMODAL_WARNING.sub(lambda m: m.group(1) + labels.get(m.group(2), m.group(2)) + m.group(3), warning)

@@ -157,7 +157,8 @@ class ResultsWindow(QMainWindow):
             if screening.exempt_items:
                 exempt = html.escape(", ".join(screening.exempt_items))
                 parts.append(f"<p>25 % exception applied to items: {exempt}</p>")
-            parts += [f"<p>⚠ {html.escape(w)}</p>" for w in analysis.mushra.warnings]
+            labels = self.labels()
+            parts += [f"<p>⚠ {html.escape(tables.labelled_warning(w, labels))}</p>" for w in analysis.mushra.warnings]
         if analysis is not None and analysis.bs1116 is not None:
             parts.append("<h3>BS.1116 listener screening (t-test of diff grades)</h3>")
             for b in analysis.bs1116.screening:
