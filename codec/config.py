@@ -50,7 +50,7 @@ class QuantizerConfig:
     decay: float = 0.99
     kmeans_init: bool = True
     kmeans_iters: int = 50
-    threshold_ema_dead_code: int = 2
+    threshold_ema_dead_code: float = 2  # EMA use count below which a code is replaced (see training configs)
 
 
 @dataclass(frozen=True)

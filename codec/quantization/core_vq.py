@@ -50,7 +50,7 @@ class EuclideanCodebook(nn.Module):
     """One codebook of ``codebook_size`` vectors of ``dim`` floats, learnt by EMA (not by gradient)."""
 
     def __init__(self, dim: int, codebook_size: int, kmeans_init: bool = True, kmeans_iters: int = 50,
-                 decay: float = 0.99, epsilon: float = 1e-5, threshold_ema_dead_code: int = 2) -> None:
+                 decay: float = 0.99, epsilon: float = 1e-5, threshold_ema_dead_code: float = 2) -> None:
         super().__init__()
         self.decay = decay
         self.epsilon = epsilon

@@ -36,6 +36,11 @@ class ModelSpec:
     n_residual_layers: int = 1
     dimension: int = 128
     bins: int = 1024
+    # A code whose EMA use count per step falls below this is replaced by a batch vector. The reference's 2 assumes
+    # big batches: a step of B crops of S seconds gives B·S·75 vectors at 24 kHz, i.e. B·S·75/bins uses per code on
+    # average. With 8 one-second crops that is 0.6, so a threshold of 2 would call every code dead and re-draw the
+    # whole codebook at every step (nothing can be learnt); keep it well under the average use.
+    dead_code_threshold: float = 2.0
 
     def build_config(self) -> ModelConfig:
         """The :class:`ModelConfig` for this spec (the preset with these fields replaced)."""
@@ -45,7 +50,8 @@ class ModelSpec:
         seanet: SEANetConfig = dataclasses.replace(
             base.seanet, n_filters=self.n_filters, lstm_layers=self.lstm_layers,
             n_residual_layers=self.n_residual_layers, dimension=self.dimension)
-        quantizer: QuantizerConfig = dataclasses.replace(base.quantizer, dimension=self.dimension, bins=self.bins)
+        quantizer: QuantizerConfig = dataclasses.replace(base.quantizer, dimension=self.dimension, bins=self.bins,
+                                                         threshold_ema_dead_code=self.dead_code_threshold)
         return dataclasses.replace(base, name=self.name, seanet=seanet, quantizer=quantizer)
 
 

@@ -112,6 +112,9 @@ def test_override_files_merge_over_the_base() -> None:
     assert config.optim.betas == (0.5, 0.9) and config.loss.weights["adv"] == 3.0
     model_config = config.model.build_config()
     assert model_config.seanet.n_filters == 16 and model_config.seanet.causal
+    # Small batches need a dead-code threshold under the average use per code, or every code is re-drawn each step.
+    uses_per_code = config.batch_size * config.data.segment_s * model_config.frame_rate / model_config.quantizer.bins
+    assert model_config.quantizer.threshold_ema_dead_code < uses_per_code / 2
 
 
 def _pairs(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]):  # type: ignore[no-untyped-def]
