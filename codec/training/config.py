@@ -41,6 +41,7 @@ class ModelSpec:
     # average. With 8 one-second crops that is 0.6, so a threshold of 2 would call every code dead and re-draw the
     # whole codebook at every step (nothing can be learnt); keep it well under the average use.
     dead_code_threshold: float = 2.0
+    init: str = "he"  # "he" (codec/training/init.py: learns from the first steps) or "torch" (PyTorch's defaults)
 
     def build_config(self) -> ModelConfig:
         """The :class:`ModelConfig` for this spec (the preset with these fields replaced)."""

@@ -26,6 +26,7 @@ from codec.training.data import TrainingCrops
 from codec.training.discriminator import MultiScaleSTFTDiscriminator
 from codec.training.distributed import DistContext, all_reduce_gradients, broadcast_flag
 from codec.training.export import export_model
+from codec.training.init import he_init_
 from codec.training.logger import TrainingLogger
 from codec.training.losses import MultiScaleMelLoss
 from codec.training.steps import (
@@ -51,6 +52,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model_config = config.model.build_config()
         self.model: EncodecModel = build_model(self.model_config).to(self.device).train()
+        if config.model.init == "he":
+            he_init_(self.model)
+        elif config.model.init != "torch":
+            raise ValueError(f"model.init={config.model.init!r}: expected 'he' or 'torch'")
         if config.init_from:
             self._init_weights(Path(config.init_from))
         self.ema = copy.deepcopy(self.model) if config.optim.ema_decay else None
