@@ -3,7 +3,6 @@ five-grade impairment scale 1.0-5.0 with one decimal. One of A/B is the referenc
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core.listening.pages import REFERENCE_KEY, PageView
@@ -44,18 +43,9 @@ class Bs1116Page(PageWidget):
         ref_column.addStretch(1)
         ref_column.addWidget(self.play_button(REFERENCE_KEY, "Reference"))
         layout.addLayout(ref_column)
-        ratings = self.session.ratings
         self.sliders = {}
         for stimulus in view.stimuli:
-            column = QVBoxLayout()
-            slider = RatingSlider(view.scale)
-            slider.setObjectName(f"slider_{stimulus.key}")
-            slider.set_rating(ratings.get(stimulus.key))
-            slider.rated.connect(lambda value, k=stimulus.key: self._rate(k, value))
-            self.sliders[stimulus.key] = slider
-            column.addWidget(slider, 1)
-            column.addWidget(self.play_button(stimulus.key, stimulus.label), 0, Qt.AlignmentFlag.AlignHCenter)
-            layout.addLayout(column)
+            self.sliders[stimulus.key] = self.add_slider_column(layout, stimulus, view.scale, enabled=True)
         layout.addStretch(1)
         self._row = row
         self._layout.addWidget(row, 1)

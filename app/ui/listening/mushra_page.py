@@ -7,7 +7,6 @@ Rules enforced here and in the session: sliders start unset; only the slider of 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core.listening.pages import REFERENCE_KEY, PageView
@@ -51,18 +50,8 @@ class MushraPage(PageWidget):
         ref_column.addStretch(1)
         ref_column.addWidget(self.play_button(REFERENCE_KEY, "Reference"))
         layout.addLayout(ref_column)
-        ratings = self.session.ratings
         for stimulus in view.stimuli:
-            column = QVBoxLayout()
-            slider = RatingSlider(view.scale)
-            slider.setObjectName(f"slider_{stimulus.key}")
-            slider.set_rating(ratings.get(stimulus.key))
-            slider.setEnabled(False)
-            slider.rated.connect(lambda value, k=stimulus.key: self._rate(k, value))
-            self.sliders[stimulus.key] = slider
-            column.addWidget(slider, 1)
-            column.addWidget(self.play_button(stimulus.key, stimulus.label), 0, Qt.AlignmentFlag.AlignHCenter)
-            layout.addLayout(column)
+            self.sliders[stimulus.key] = self.add_slider_column(layout, stimulus, view.scale, enabled=False)
         layout.addStretch(1)
         self._row = row
         self._layout.addWidget(row, 1)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import QBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from app.core.listening.pages import PageView
+from app.core.listening.pages import PageView, Scale, Stimulus
 from app.core.listening.session import Session
 from app.ui.listening.player import PagePlayer
+from app.ui.listening.rating_slider import RatingSlider
 
 PLAYING_STYLE = "QPushButton { font-weight: bold; background: #cfe3ff; }"
 
@@ -62,6 +63,23 @@ class PageWidget(QWidget):
         button.clicked.connect(lambda _checked=False, k=key: self.hear(k))
         self._play_buttons[key] = button
         return button
+
+    def add_slider_column(self, row: QBoxLayout, stimulus: Stimulus, scale: Scale,
+                          enabled: bool = True) -> RatingSlider:
+        """A rating slider (showing the session's rating so far) above the stimulus's play button, added to ``row``.
+
+        Moving it calls ``self._rate(key, value)``, which graded pages define.
+        """
+        column = QVBoxLayout()
+        slider = RatingSlider(scale)
+        slider.setObjectName(f"slider_{stimulus.key}")
+        slider.set_rating(self.session.ratings.get(stimulus.key))
+        slider.setEnabled(enabled)
+        slider.rated.connect(lambda value, k=stimulus.key: self._rate(k, value))  # type: ignore[attr-defined]
+        column.addWidget(slider, 1)
+        column.addWidget(self.play_button(stimulus.key, stimulus.label), 0, Qt.AlignmentFlag.AlignHCenter)
+        row.addLayout(column)
+        return slider
 
     def _mark_playing(self) -> None:
         current = self.player.current_key
