@@ -71,17 +71,33 @@ def load_model(path: str | os.PathLike[str]) -> EncodecModel:
     return model.prepare_for_inference()
 
 
-def save_model(model: EncodecModel, path: str | os.PathLike[str], provenance: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` as one safetensors file with its config (and training provenance) in the metadata."""
+def save_model(
+    model: EncodecModel,
+    path: str | os.PathLike[str],
+    provenance: dict[str, Any] | None = None,
+    half: bool = False,
+) -> Path:
+    """Write ``model`` as one safetensors file with its config (and training provenance) in the metadata.
+
+    ``half`` stores floating tensors as float16, which halves the file; loading casts them back to float32
+    (the model always runs in float32), so encoder and decoder share the same rounded codebooks.
+    """
     file = Path(path)
     config = model.config.to_dict()
     if provenance is not None:
         config["provenance"] = provenance
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    state = {k: _stored(v, half) for k, v in model.state_dict().items()}
     metadata = {CONFIG_KEY: json.dumps(config), VERSION_KEY: FORMAT_VERSION}
     file.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(file), metadata=metadata)
     return file
+
+
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().cpu()
+    if half and tensor.is_floating_point():
+        tensor = tensor.to(torch.float16)
+    return tensor.contiguous()
 
 
 def read_config(path: str | os.PathLike[str]) -> ModelConfig:

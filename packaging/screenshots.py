@@ -223,7 +223,9 @@ def _runner(shot: Shot, design: TestDesign, listener: str) -> tuple[TestRunnerWi
     runner.show()
     runner.open_design(design.source or design.base_dir)
     runner.listener_edit.setText(listener)
-    if runner.start(listener) is None:
+    runner.start(listener)
+    wait_until(lambda: not runner.preparing, 120.0)  # MUSHRA anchors render in a background job first
+    if runner.session is None:
         raise RuntimeError(f"the test did not start: {runner.notices.notice_text('open')}")
     return runner, storage
 

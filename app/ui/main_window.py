@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         self.playback.error.connect(lambda text: self._show_error("audio-error", text))
         self.waveform.seek_requested.connect(self.playback.seek_s)
         self.waveform.loop_edited.connect(self.set_loop_s)
+        self.spectrograms.loop_edited.connect(self.set_loop_s)
         self.table.row_selected.connect(self._on_row_selected)
         self.workspace.progress_changed.connect(self._on_render_progress)
         self.workspace.row_failed.connect(lambda text: self._show_error("render-error", text))

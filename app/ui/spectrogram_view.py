@@ -6,12 +6,16 @@ both spectra, so they always share levels and colormap; the difference has its o
 
 The frequency axis is linear (Hz) or logarithmic (y in log10(Hz), rows resampled by :mod:`app.core.frequency_scale`);
 the view keeps the spectrograms it was given on linear rows and redraws them when the axis changes.
+
+The loop region spans the time axis of all three plots whatever the frequency axis: drag it to move or resize it,
+shift-drag to draw a new one (:mod:`app.ui.loop_region`); the three regions follow each other while dragging and
+``loop_edited`` reports the result, which the window widens to 0.5 s and draws back with :meth:`set_loop`.
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.core.frequency_scale import (
@@ -28,6 +32,7 @@ from app.core.spectrogram import (
     SPECTRUM_LEVELS_DB,
     Spectrogram,
 )
+from app.ui.loop_region import LoopRegionItem, LoopViewBox
 
 _PLAYHEAD_PEN = (255, 255, 255)
 _BAND_LIMIT_PEN = (80, 220, 255)
@@ -51,8 +56,8 @@ class _Panel:
         plot.addItem(self.image)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(_PLAYHEAD_PEN, width=1))
         plot.addItem(self.playhead)
-        self.loop = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(_LOOP_BRUSH), pen=pg.mkPen(_LOOP_PEN, style=Qt.PenStyle.DashLine)
+        self.loop = LoopRegionItem(
+            movable=True, brush=pg.mkBrush(_LOOP_BRUSH), pen=pg.mkPen(_LOOP_PEN, style=Qt.PenStyle.DashLine)
         )
         self.loop.setVisible(False)
         plot.addItem(self.loop, ignoreBounds=True)
@@ -88,7 +93,15 @@ class _Panel:
 
 
 class SpectrogramView(QWidget):
-    """Three stacked, linked spectrogram plots: Original, Codec, Difference (codec - original)."""
+    """Three stacked, linked spectrogram plots: Original, Codec, Difference (codec - original).
+
+    Signals
+    -------
+    loop_edited(float, float)
+        The user dragged or drew the loop region on one of the plots to (start_s, end_s), not yet widened.
+    """
+
+    loop_edited = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,9 +110,9 @@ class SpectrogramView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
-        self.original = _Panel(self.graphics.addPlot(row=0, col=0), "Original", NO_CLIP_TEXT)
-        self.codec = _Panel(self.graphics.addPlot(row=1, col=0), "Codec", NO_RENDER_TEXT)
-        self.difference = _Panel(self.graphics.addPlot(row=2, col=0), "Difference (codec - original)", NO_RENDER_TEXT)
+        self.original = _Panel(self._add_plot(0), "Original", NO_CLIP_TEXT)
+        self.codec = _Panel(self._add_plot(1), "Codec", NO_RENDER_TEXT)
+        self.difference = _Panel(self._add_plot(2), "Difference (codec - original)", NO_RENDER_TEXT)
         self.difference.plot.setLabel("bottom", "time", units="s")
         for panel in (self.codec, self.difference):
             panel.plot.setXLink(self.original.plot)
@@ -121,6 +134,14 @@ class SpectrogramView(QWidget):
         # What the caller gave, on linear rows: original, codec, difference.
         self._sources: tuple[Spectrogram | None, Spectrogram | None, Spectrogram | None] = (None, None, None)
         self.set_band_limit(None)
+        self._setting_loop = False
+        for panel in self.panels:
+            panel.loop.sigRegionChanged.connect(self._on_loop_moving)
+            panel.loop.sigRegionChangeFinished.connect(self._on_loop_moved)
+            panel.plot.getViewBox().span_drawn.connect(self._on_span_drawn)
+
+    def _add_plot(self, row: int) -> pg.PlotItem:
+        return self.graphics.addPlot(row=row, col=0, viewBox=LoopViewBox())
 
     @property
     def panels(self) -> tuple[_Panel, _Panel, _Panel]:
@@ -179,11 +200,40 @@ class SpectrogramView(QWidget):
         return self._log_frequency
 
     def set_loop(self, region: tuple[float, float] | None) -> None:
-        """Draw the loop region (start_s, end_s) on all three plots, or hide it (None)."""
-        for panel in self.panels:
-            panel.loop.setVisible(region is not None)
-            if region is not None:
-                panel.loop.setRegion(region)
+        """Draw the loop region (start_s, end_s) on all three plots, or hide it (None); emits nothing."""
+        self._setting_loop = True
+        try:
+            for panel in self.panels:
+                if region is not None:
+                    panel.loop.setRegion(region)
+                panel.loop.setVisible(region is not None)
+        finally:
+            self._setting_loop = False
+
+    @property
+    def loop(self) -> tuple[float, float] | None:
+        """The loop region shown (start_s, end_s), or None."""
+        if not self.original.loop.isVisible():
+            return None
+        start_s, end_s = self.original.loop.getRegion()
+        return float(start_s), float(end_s)
+
+    def _on_loop_moving(self, moved: LoopRegionItem) -> None:
+        # One region is being dragged: the other two follow it live (the engine hears of it on release).
+        if not self._setting_loop:
+            self.set_loop(moved.getRegion())
+
+    def _on_loop_moved(self, moved: LoopRegionItem) -> None:
+        if not self._setting_loop and moved.isVisible():
+            start_s, end_s = moved.getRegion()
+            self.loop_edited.emit(float(start_s), float(end_s))
+
+    def _on_span_drawn(self, start_s: float, end_s: float, finished: bool) -> None:
+        if self.original.shown is None:
+            return
+        self.set_loop((min(start_s, end_s), max(start_s, end_s)))
+        if finished:
+            self.loop_edited.emit(start_s, end_s)
 
     def set_condition_title(self, title: str) -> None:
         """Name the condition the middle and bottom plots show."""

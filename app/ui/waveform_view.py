@@ -1,6 +1,7 @@
 """Peak-envelope waveforms of the original and the selected condition, with a play head and the loop region.
 
-Click to seek; drag the loop region's edges (or its body) to change the loop.
+Click to seek; drag the loop region's edges (or its body) to change the loop, shift-drag to draw a new one (the same
+gesture as on the spectrograms, :mod:`app.ui.loop_region`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.core.waveform import PeakEnvelope
+from app.ui.loop_region import LoopRegionItem, LoopViewBox
 
 _ORIGINAL_BRUSH = (120, 120, 120, 150)
 _RECONSTRUCTION_PEN = (30, 110, 220, 220)
@@ -26,7 +28,7 @@ class WaveformView(QWidget):
     seek_requested(float)
         The user clicked at this time in seconds.
     loop_edited(float, float)
-        The user dragged the loop region to (start_s, end_s).
+        The user dragged or drew the loop region to (start_s, end_s), not yet widened to the 0.5 s minimum.
     """
 
     seek_requested = Signal(float)
@@ -34,7 +36,7 @@ class WaveformView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", viewBox=LoopViewBox())
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.hideButtons()
@@ -56,12 +58,13 @@ class WaveformView(QWidget):
             self.plot.addItem(item)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(_PLAYHEAD_PEN, width=2))
         self.plot.addItem(self.playhead)
-        self.loop_region = pg.LinearRegionItem(brush=pg.mkBrush(_LOOP_BRUSH), movable=True)
+        self.loop_region = LoopRegionItem(brush=pg.mkBrush(_LOOP_BRUSH), movable=True)
         self.loop_region.setVisible(False)
         self.loop_region.setZValue(-10)
         self.plot.addItem(self.loop_region)
         self.loop_region.sigRegionChangeFinished.connect(self._on_loop_dragged)
         self._setting_loop = False
+        self.plot.getPlotItem().getViewBox().span_drawn.connect(self._on_span_drawn)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self._duration_s = 0.0
 
@@ -102,6 +105,13 @@ class WaveformView(QWidget):
         if not self._setting_loop and self.loop_region.isVisible():
             start, end = self.loop_region.getRegion()
             self.loop_edited.emit(float(start), float(end))
+
+    def _on_span_drawn(self, start_s: float, end_s: float, finished: bool) -> None:
+        if self._duration_s <= 0.0:
+            return
+        self.set_loop((max(min(start_s, end_s), 0.0), min(max(start_s, end_s), self._duration_s)))
+        if finished:
+            self.loop_edited.emit(start_s, end_s)
 
     def set_playhead_s(self, time_s: float) -> None:
         """Move the play head line."""

@@ -26,11 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("checkpoint", type=Path)
     export.add_argument("output", type=Path)
     export.add_argument("--name", help="model name to store (default: the name in the training config)")
+    export.add_argument("--half", action="store_true", help="store float16 weights (half the file size)")
+    select = sub.add_parser("select", help="re-score checkpoints on more and longer validation crops; print the best")
+    select.add_argument("checkpoints", type=Path, nargs="+")
+    select.add_argument("--items", type=int, default=16, help="validation crops (ViSQOL on all of them)")
+    select.add_argument("--segment-s", type=float, default=3.0, help="length of each crop in seconds")
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return _train(args)
-        return _export(args.checkpoint, args.output, args.name)
+        if args.command == "select":
+            return _select(args.checkpoints, args.items, args.segment_s)
+        return _export(args.checkpoint, args.output, args.name, args.half)
     except (ConfigError, CodecError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -54,10 +61,22 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(checkpoint: Path, output: Path, name: str | None) -> int:
+def _select(checkpoints: list[Path], items: int, segment_s: float) -> int:
+    from codec.training.select import select_best
+
+    best, scored = select_best(checkpoints, items, segment_s)
+    print("checkpoint,step,visqol,mel,sisdr," + ",".join(f"visqol_{b:g}" for b in (1.5, 6.0, 24.0)))
+    for path, m in scored:
+        per_rate = ",".join(f"{m[f'visqol_{b:g}']:.3f}" for b in (1.5, 6.0, 24.0))
+        print(f"{path},{m['step']:.0f},{m['visqol']:.3f},{m['mel']:.3f},{m['sisdr']:.2f},{per_rate}")
+    print(f"best: {best}")
+    return 0
+
+
+def _export(checkpoint: Path, output: Path, name: str | None, half: bool) -> int:
     from codec.training.export import export_checkpoint
 
-    print(f"exported {export_checkpoint(checkpoint, output, name)}")
+    print(f"exported {export_checkpoint(checkpoint, output, name, half)}")
     return 0
 
 

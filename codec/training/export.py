@@ -19,14 +19,17 @@ def provenance(config: dict[str, Any], step: int, world_size: int = 1) -> dict[s
             "segment_s": data.get("segment_s"), "data": data.get("manifest"), "seed": config.get("seed")}
 
 
-def export_model(model: EncodecModel, output: Path, config: dict[str, Any], step: int, world_size: int = 1) -> Path:
-    return save_model(model, output, provenance=provenance(config, step, world_size))
+def export_model(
+    model: EncodecModel, output: Path, config: dict[str, Any], step: int, world_size: int = 1, half: bool = False
+) -> Path:
+    return save_model(model, output, provenance=provenance(config, step, world_size), half=half)
 
 
-def export_checkpoint(checkpoint: Path, output: Path, name: str | None = None) -> Path:
+def export_checkpoint(checkpoint: Path, output: Path, name: str | None = None, half: bool = False) -> Path:
     """The EMA weights of a training checkpoint (or its live weights without EMA) as a model file.
 
     ``name`` replaces the model name in the config: the name ``.ecdc`` headers carry and the catalog finds.
+    ``half`` stores the weights in float16 (half the size; see :func:`codec.checkpoint.save_model`).
     """
     state = load_state(checkpoint)
     config = ModelConfig.from_dict(state["model_config"])
@@ -34,4 +37,4 @@ def export_checkpoint(checkpoint: Path, output: Path, name: str | None = None) -
         config = dataclasses.replace(config, name=name)
     model = build_model(config)
     model.load_state_dict(state["ema"] or state["model"])
-    return export_model(model, output, state["config"], int(state["step"]))
+    return export_model(model, output, state["config"], int(state["step"]), half=half)

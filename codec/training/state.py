@@ -7,6 +7,8 @@ Read with ``torch.load(weights_only=True)``: a checkpoint is data, never code.
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ def load_state(path: Path, map_location: str | torch.device = "cpu") -> dict[str
     """Read a training checkpoint, refusing anything that is not one."""
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"{path} is not a readable training checkpoint: {exc}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an EarBench training checkpoint ({FORMAT})")

@@ -12,6 +12,7 @@ from app.core.listening.analysis import analyse
 from app.core.listening.bs1116_stats import analyse_bs1116, diff_grades
 from app.core.listening.mushra_stats import analyse_mushra, post_screen
 from app.core.listening.records import TidyRow
+from app.core.listening.report import render_report
 from app.core.listening.stats import bootstrap_mean_ci, holm, paired_permutation_p, summarize
 
 
@@ -236,3 +237,23 @@ def test_ab_preference_two_sided_binomial() -> None:
     pooled = next(r for r in ab_preferences(rows) if r.listener is None)
     assert (pooled.n_trials, pooled.n_prefer_condition) == (10, 9)
     assert pooled.p_value == pytest.approx(2 * 11 / 1024)  # two-sided: 2 * P(K >= 9 | 10, 0.5)
+
+
+def test_mushra_warnings_name_conditions_by_label() -> None:
+    """The report says which condition piles up at 80-100 or looks multimodal, by its label, not its id."""
+    split = [20, 20] + [95] * 8  # mean 80, b = 0.72 > 5/9
+    rows = []
+    for n, value in enumerate(split):
+        listener = f"l{n}"
+        rows += [row(listener, "i1", "reference", 100.0), row(listener, "i1", "anchor_lp70", 50.0),
+                 row(listener, "i1", "enc_24", float(value)), row(listener, "i1", "opus_12", 85.0 + n % 3),
+                 row(listener, "i1", "mp3_32", 30.0 + n)]
+    labels = {"enc_24": "EarBench 24 kbps", "opus_12": "Opus 12 kbps", "mp3_32": "MP3 32 kbps"}
+    notes = analyse_mushra(rows, labels=labels).warnings
+    pile_up = next(w for w in notes if w.startswith("Most conditions score 80-100"))
+    assert "EarBench 24 kbps" in pile_up and "Opus 12 kbps" in pile_up and "MP3" not in pile_up
+    assert "Ratings of EarBench 24 kbps may be multimodal (b = 0.72 > 5/9)." in notes
+    assert not any("enc_24" in w for w in notes)
+    assert any("Ratings of enc_24 may be multimodal" in w for w in analyse(rows).mushra.warnings)  # no labels: ids
+    design = {"name": "t", "type": "mushra", "conditions": {cid: {"label": text} for cid, text in labels.items()}}
+    assert "Ratings of EarBench 24 kbps may be multimodal" in render_report(rows, design=design)

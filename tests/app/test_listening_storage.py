@@ -74,7 +74,7 @@ def test_v1_database_is_migrated_keeping_its_data(tmp_path: Path, design: TestDe
     conn.commit()
     conn.close()
     with Storage(db) as storage:
-        assert storage.schema_version == SCHEMA_VERSION == 2
+        assert storage.schema_version == SCHEMA_VERSION == 3
         record = storage.session("s1")
         assert record.listener == "bob" and record.transducer is None and record.training_done_at is None
         assert storage.stimuli("old") == [StimulusFile("a.wav", "abc", "stimulus", "", "")]

@@ -68,14 +68,14 @@ def test_results_view_shows_per_condition_table_screening_and_exports(qtbot, tmp
     assert '"rows"' in view.export_json(tmp_path / "r.json").read_text(encoding="utf-8")
     bundle = view.export_bundle(design_path, tmp_path / "test.zip")
     assert bundle.is_file()
-    # Merge another machine's file: its answers come in once, our own ones collapse as duplicates.
+    # Import another machine's file into the database: its answers come in once, our own ones are already there.
     other, _ = _mushra_db(tmp_path / "other", {"dan": 5.0})
     theirs = export_results(other, tmp_path / "dan.json")
     ours = export_results(storage, tmp_path / "ours.csv")
-    merged = view.import_results([theirs, ours])
-    assert merged.n_duplicates == 30 and not merged.conflicts
+    report = view.import_results([theirs, ours])
+    assert (report.n_imported, report.n_present) == (10, 30) and not report.conflicts
     assert {r.listener for r in view.rows} == {"ann", "ben", "cat", "dan"}
-    assert "30 duplicate(s)" in view.merge_text.toPlainText()
+    assert "10 answers imported, 30 already present" in view.merge_text.toPlainText()
     storage.close()
     other.close()
 

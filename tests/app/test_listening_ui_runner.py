@@ -3,6 +3,7 @@ UI rules, AB and BS.1116 pages, then the database and the exports."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 from app_testing import FAKE_DEVICE, FakeStream
 from listening_fixtures import fake_anchor, write_design
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from app.audio.engine import PlaybackEngine
+from app.core.errors import RenderError
 from app.core.listening.exports import read_tidy_csv, write_tidy_csv
 from app.core.listening.report import write_report
 from app.core.listening.storage import Storage
@@ -44,7 +47,8 @@ def _start(qtbot, runner: TestRunnerWindow, design_path: Path, listener: str = "
     assert not runner.start_button.isEnabled()  # no listener yet
     qtbot.keyClicks(runner.listener_edit, listener)
     qtbot.mouseClick(runner.start_button, Qt.MouseButton.LeftButton)
-    assert runner.session is not None and runner.stack.currentIndex() == 1
+    qtbot.waitUntil(lambda: runner.session is not None)  # MUSHRA: after the anchors rendered in a job
+    assert runner.stack.currentIndex() == 1
 
 
 def _click(qtbot, widget) -> None:  # type: ignore[no-untyped-def]
@@ -139,3 +143,67 @@ def test_abx_session_end_to_end_through_the_widgets(qtbot, runner: TestRunnerWin
     report = write_report(tmp_path / "report.html", rows).read_text(encoding="utf-8")
     n_correct = sum(t is True for t in truth)
     assert "ABX" in report and f"{n_correct}/9" in report
+
+
+def test_design_warnings_go_to_the_researcher_not_the_listener(qtbot, runner: TestRunnerWindow,
+                                                               tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    design_path = write_design(tmp_path / "long", "mushra", n_items=1, duration_s=12.5, options={"training": False})
+    runner.open_design(design_path)
+    box = runner.warnings_box
+    assert box is not None and box.isVisible() and "excerpt is 12.5 s" in box.informativeText()
+    assert any("recommends" in w for w in runner.design_warnings)
+    # Nothing about the design on the listener's start screen or test pages.
+    start_texts = " ".join(label.text() for label in runner.stack.widget(0).findChildren(QLabel))
+    assert "12.5" not in start_texts and "recommends" not in start_texts
+    assert not any(runner.notices.has_notice(key) for key in ("design-0", "design-1", "warning-0"))
+    qtbot.keyClicks(runner.listener_edit, "carol")
+    qtbot.mouseClick(runner.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: runner.session is not None)
+    assert not box.isVisible()  # closed before the listener's first page
+    assert runner.session is not None and any("12.5 s" in w for w in runner.session.warnings)
+    page_texts = " ".join(label.text() for label in runner.findChildren(QLabel) if label.isVisible())
+    assert "12.5" not in page_texts and "BS.1534" not in page_texts
+    assert not runner.notices.has_notice("warning-0")
+
+
+def test_mushra_anchors_render_in_a_worker_and_the_session_then_starts(qtbot, storage: Storage,
+                                                                       tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    callers: list[int] = []
+    release = threading.Event()
+
+    def recording_renderer(audio, sample_rate, cutoff_hz):  # type: ignore[no-untyped-def]
+        callers.append(threading.get_ident())
+        release.wait(5.0)  # hold the job so the busy state can be seen
+        return fake_anchor(audio, sample_rate, cutoff_hz)
+
+    engine = PlaybackEngine(FAKE_DEVICE, stream_factory=FakeStream, blocksize=256)
+    window = TestRunnerWindow(storage, engine, tmp_path / "bundles", anchor_dir=tmp_path / "anchors",
+                              anchor_renderer=recording_renderer)
+    qtbot.addWidget(window)
+    window.open_design(write_design(tmp_path / "m", "mushra", n_items=1), show_warnings=False)
+    assert window.warnings_box is None
+    window.listener_edit.setText("dan")
+    with qtbot.waitSignal(window.session_started, timeout=10_000) as started:
+        assert window.start("dan") is None  # returns at once; the job renders
+        assert window.preparing and not window.busy_bar.isHidden() and not window.start_button.isEnabled()
+        assert window.stack.currentIndex() == 0 and window.session is None
+        release.set()
+    assert started.args[0] is window.session and window.stack.currentIndex() == 1
+    assert callers and threading.get_ident() not in callers  # every render ran off the GUI thread
+    assert window.busy_bar.isHidden() and not window.preparing
+
+
+def test_anchor_failure_is_shown_in_a_dialog(qtbot, storage: Storage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def broken_renderer(audio, sample_rate, cutoff_hz):  # type: ignore[no-untyped-def]
+        raise RenderError("filter design failed")
+
+    engine = PlaybackEngine(FAKE_DEVICE, stream_factory=FakeStream, blocksize=256)
+    window = TestRunnerWindow(storage, engine, tmp_path / "bundles", anchor_dir=tmp_path / "anchors",
+                              anchor_renderer=broken_renderer)
+    qtbot.addWidget(window)
+    window.open_design(write_design(tmp_path / "m", "mushra", n_items=1), show_warnings=False)
+    window.start("erin")
+    qtbot.waitUntil(lambda: window.error_box is not None)
+    assert "filter design failed" in window.error_box.informativeText()  # type: ignore[union-attr]
+    assert window.session is None and not window.preparing and window.open_design_button.isEnabled()
+    window.error_box.close()  # type: ignore[union-attr]

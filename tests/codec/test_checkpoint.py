@@ -59,6 +59,21 @@ def test_own_format_rebuilds_model_from_file_alone(tmp_path: Path) -> None:
         assert torch.equal(loaded.encode(x, 6.0)[0].codes, model.eval().encode(x, 6.0)[0].codes)
 
 
+def test_half_precision_file_is_half_the_size_and_decodes_alike(tmp_path: Path) -> None:
+    model = random_model("encodec_24khz", seed=2).eval()
+    full = save_model(model, tmp_path / "full.safetensors")
+    half = save_model(model, tmp_path / "half.safetensors", half=True)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    loaded = load_model(half)
+    assert all(t.dtype == torch.float32 for t in loaded.state_dict().values() if t.is_floating_point())
+    x = synthetic_signal(1, 24_000, 24_000)
+    with torch.inference_mode():
+        reference = model.decode(model.encode(x, 6.0))
+        ours = loaded.decode(loaded.encode(x, 6.0))
+    relative_error = (ours - reference).norm() / reference.norm()
+    assert relative_error < 0.05
+
+
 def test_weight_norm_is_folded_once_for_inference(tmp_path: Path) -> None:
     path = save_model(random_model("encodec_24khz"), tmp_path / "m.safetensors")
     model = load_model(path)

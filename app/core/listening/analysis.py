@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +30,15 @@ class Analysis:
         return jsonable(self)
 
 
-def analyse(rows: Iterable[TidyRow], seed: int = 0, statistic: str = "median", screen_bs1116: bool = True) -> Analysis:
-    """Analyse ABX, AB preference, MUSHRA and BS.1116 rows."""
+def analyse(
+    rows: Iterable[TidyRow],
+    seed: int = 0,
+    statistic: str = "median",
+    screen_bs1116: bool = True,
+    labels: Mapping[str, str] | None = None,
+) -> Analysis:
+    """Analyse ABX, AB preference, MUSHRA and BS.1116 rows; ``labels`` (condition id -> label) name the conditions
+    in the MUSHRA warnings."""
     rows = list(rows)
     types = {r.test_type for r in rows}
     return Analysis(
@@ -39,7 +46,7 @@ def analyse(rows: Iterable[TidyRow], seed: int = 0, statistic: str = "median", s
         n_rows=len(rows),
         abx=abx_results(rows),
         ab=ab_preferences(rows),
-        mushra=analyse_mushra(rows, seed=seed, statistic=statistic) if "mushra" in types else None,
+        mushra=analyse_mushra(rows, seed=seed, statistic=statistic, labels=labels) if "mushra" in types else None,
         bs1116=analyse_bs1116(rows, seed=seed, screen=screen_bs1116) if "bs1116" in types else None,
     )
 

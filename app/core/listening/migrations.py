@@ -77,6 +77,20 @@ DROP TABLE stimuli;
 ALTER TABLE stimuli_v2 RENAME TO stimuli;
 """
 
+_V3 = """
+-- Result files imported from other EarBench installations (storage_import): one row per import that added rows.
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY,
+    file_name TEXT NOT NULL,            -- the file's name as chosen by the user (no folder)
+    file_sha256 TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    n_answers INTEGER NOT NULL          -- answers this import added
+);
+-- NULL: taken on this machine; otherwise the import that brought the session or answer in.
+ALTER TABLE sessions ADD COLUMN import_id INTEGER REFERENCES imports(id);
+ALTER TABLE answers ADD COLUMN import_id INTEGER REFERENCES imports(id);
+"""
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

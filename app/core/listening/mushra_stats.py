@@ -14,7 +14,7 @@ trigger. Every excluded listener is reported with the rule, the items and the co
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -156,7 +156,15 @@ class MushraAnalysis:
     is_mushra: bool  # a hidden reference and both anchors: otherwise the test is "MUSHRA-like" (BS.1534-3 p.1)
 
 
-def _warnings(conditions: dict[str, Summary], screening: PostScreening, n_items: int, is_mushra: bool) -> list[str]:
+def _warnings(
+    conditions: dict[str, Summary],
+    screening: PostScreening,
+    n_items: int,
+    is_mushra: bool,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Notes for the report; conditions are named by ``labels`` (condition id -> label; the id where missing)."""
+    labels = labels or {}
     notes = []
     if not is_mushra:
         notes.append("No hidden reference and both anchors: this is a MUSHRA-like test, not MUSHRA (BS.1534-3).")
@@ -165,17 +173,23 @@ def _warnings(conditions: dict[str, Summary], screening: PostScreening, n_items:
             notes.append(f"Listener {listener.listener} excluded by post-screening: " + "; ".join(listener.reasons))
     if 0 < n_items < 5:
         notes.append(f"Only {n_items} items: BS.1534-3 §7.1 asks for at least 5.")
-    systems = [s for c, s in conditions.items() if c != HIDDEN_REFERENCE and c not in ANCHORS and s.n]
-    if systems and 2 * sum(s.mean >= 80 for s in systems) > len(systems):
-        notes.append("Most conditions score 80-100: the test may be invalid (BS.1534-3 §2); consider ABX or BS.1116.")
+    systems = {c: s for c, s in conditions.items() if c != HIDDEN_REFERENCE and c not in ANCHORS and s.n}
+    high = [labels.get(c, c) for c, s in systems.items() if s.mean >= 80]
+    if systems and 2 * len(high) > len(systems):
+        notes.append(f"Most conditions score 80-100 ({', '.join(high)}): the test may be invalid (BS.1534-3 §2); "
+                     "consider ABX or BS.1116.")
     for condition, summary in conditions.items():
         if summary.multimodality > 5 / 9:
-            notes.append(f"Ratings of {condition} may be multimodal (b = {summary.multimodality:.2f} > 5/9).")
+            notes.append(f"Ratings of {labels.get(condition, condition)} may be multimodal "
+                         f"(b = {summary.multimodality:.2f} > 5/9).")
     return notes
 
 
-def analyse_mushra(rows: Iterable[TidyRow], seed: int = 0, statistic: str = "median") -> MushraAnalysis:
-    """Post-screen, then summarise per condition and per item and test all non-anchor pairs (Holm-corrected)."""
+def analyse_mushra(
+    rows: Iterable[TidyRow], seed: int = 0, statistic: str = "median", labels: Mapping[str, str] | None = None
+) -> MushraAnalysis:
+    """Post-screen, then summarise per condition and per item and test all non-anchor pairs (Holm-corrected).
+    ``labels`` (condition id -> display label) name the conditions in the warnings; ids where not given."""
     rows = [r for r in rows if r.test_type == "mushra"]
     all_cells = rating_cells(rows)
     screening = post_screen(all_cells)
@@ -200,5 +214,5 @@ def analyse_mushra(rows: Iterable[TidyRow], seed: int = 0, statistic: str = "med
     pairs = pairwise_tests(paired, seed=seed, statistic=statistic)
     present = {k[2] for k in all_cells}
     is_mushra = HIDDEN_REFERENCE in present and all(a in present for a in ANCHORS)
-    notes = _warnings(conditions, screening, len(items), is_mushra)
+    notes = _warnings(conditions, screening, len(items), is_mushra, labels)
     return MushraAnalysis(screening, conditions, per_item, pairs, notes, is_mushra)

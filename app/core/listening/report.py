@@ -161,12 +161,13 @@ def render_report(
     seed: int = 0,
     title: str | None = None,
 ) -> str:
-    """The report as an HTML string; computes :func:`analyse` (with ``seed``) when ``analysis`` is not given."""
+    """The report as an HTML string; computes :func:`analyse` (with ``seed``, conditions named by the design's
+    labels in its warnings) when ``analysis`` is not given."""
     rows = list(rows)
-    analysis = analysis if analysis is not None else analyse(rows, seed=seed)
     mapping = design.to_mapping() if isinstance(design, TestDesign) else dict(design or {})
     labels = {cid: str(spec.get("label", cid)) for cid, spec in mapping.get("conditions", {}).items()}
     labels.update({"reference": "Hidden reference", "anchor_lp35": "Anchor 3.5 kHz", "anchor_lp70": "Anchor 7 kHz"})
+    analysis = analysis if analysis is not None else analyse(rows, seed=seed, labels=labels)
     heading = title or f"Listening test report: {mapping.get('name') or mapping.get('id') or 'results'}"
     listeners = sorted({r.listener for r in rows})
     parts = [

@@ -5,11 +5,13 @@ A result file is the JSON export (:func:`app.core.listening.exports.write_json`)
 identical rows under one key collapse into one; rows that differ under one key are conflicts, reported with both
 versions (the first file's row is kept, so the order of ``paths`` decides).
 
-Merging stays at the row level: the storage has no API to insert tidy rows without the sessions they came from.
+This module merges at the row level, in memory; :mod:`app.core.listening.storage_import` writes result files into the
+ratings database (with their sessions and listeners) so that they stay there.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +41,25 @@ def export_results(source: HasTidyRows | Iterable[TidyRow], path: str | Path, te
     return write_tidy_csv(rows, path) if path.suffix.lower() == ".csv" else write_json(rows, path)
 
 
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
+"""Larger result files are refused unread (a tidy row takes about 150 bytes: this is over 400,000 answers)."""
+
+
 def read_results(path: str | Path) -> list[TidyRow]:
-    """The rows of one result file (JSON export or tidy CSV); ValueError if it is neither."""
+    """The rows of one result file (JSON export or tidy CSV); ValueError naming the file if it is neither, is too
+    large or is malformed. Field types are not checked here (see ``storage_import``); OSError if it cannot be read."""
     path = Path(path)
-    return read_tidy_csv(path) if path.suffix.lower() == ".csv" else read_json_rows(path)
+    size = path.stat().st_size
+    if size > MAX_RESULTS_BYTES:
+        raise ValueError(f"{path.name}: {size} bytes is larger than a results file may be ({MAX_RESULTS_BYTES})")
+    try:
+        return read_tidy_csv(path) if path.suffix.lower() == ".csv" else read_json_rows(path)
+    except ValueError as exc:  # includes JSON and UTF-8 decoding errors
+        if str(exc).startswith(str(path)):
+            raise ValueError(f"{path.name}{str(exc)[len(str(path)):]}") from exc
+        raise ValueError(f"{path.name}: not a readable results file ({exc})") from exc
+    except (KeyError, TypeError, AttributeError, csv.Error, RecursionError) as exc:  # malformed structure
+        raise ValueError(f"{path.name}: not a readable results file ({type(exc).__name__}: {exc})") from exc
 
 
 @dataclass(frozen=True)

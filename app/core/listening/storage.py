@@ -13,7 +13,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -168,6 +168,10 @@ class Storage:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """The write transaction (see ``_transaction``) for writers kept in their own module (storage_import)."""
+        return self._transaction()
 
     # ---------------------------------------------------------------- tests, stimuli, listeners
     def register_test(self, design: TestDesign, *, anchor_recipe: Mapping[str, Any] | None = None) -> str:

@@ -1,6 +1,7 @@
 """The results view: choose a test from the ratings database, see the per-condition plot and table, the per-item
 breakdown, the post-screening (who was excluded and why) and the ABX/AB statistics; export the report, tidy CSV,
-webMUSHRA CSVs, JSON or the test as a bundle; import and merge result files from other listeners."""
+webMUSHRA CSVs, JSON or the test as a bundle; import result files from other listeners into the database (without
+duplicates, so they are still there after a restart)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ from app.core.listening.design import load_design
 from app.core.listening.exports import write_json, write_tidy_csv, write_webmushra_csvs
 from app.core.listening.records import TidyRow
 from app.core.listening.report import write_report
-from app.core.listening.results_merge import MergeResult, merge_rows, read_results
 from app.core.listening.storage import Storage
+from app.core.listening.storage_import import ImportReport, import_result_files
 from app.ui.listening import results_tables as tables
 from app.ui.listening.results_plot import ConditionPlot
 from app.ui.notices import NoticeBar, NoticeLevel
@@ -41,7 +42,7 @@ RESERVED_LABELS = {"reference": "Hidden reference", "anchor_lp35": "Anchor 3.5 k
 class ResultsWindow(QMainWindow):
     """Results of one test at a time; the ``export_*`` and ``import_results`` methods take paths (the buttons ask).
 
-    ``rows`` are the database's answers for the chosen test plus any merged from imported files.
+    ``rows`` are the database's answers for the chosen test, imported ones included.
     """
 
     def __init__(self, storage: Storage, parent: QWidget | None = None, seed: int = 0) -> None:
@@ -53,7 +54,7 @@ class ResultsWindow(QMainWindow):
         self.design: dict[str, Any] = {}
         self.rows: list[TidyRow] = []
         self.analysis: Analysis | None = None
-        self.last_merge: MergeResult | None = None
+        self.last_import: ImportReport | None = None
         self.notices = NoticeBar()
         self.test_combo = QComboBox()
         self.summary_label = QLabel()
@@ -71,7 +72,7 @@ class ResultsWindow(QMainWindow):
         c_layout.addWidget(self.condition_table, 1)
         for widget, name in ((conditions, "Conditions"), (self.item_table, "Items"),
                              (self.screening_text, "Post-screening"), (self.abx_table, "ABX"),
-                             (self.ab_table, "AB preference"), (self.merge_text, "Merged files")):
+                             (self.ab_table, "AB preference"), (self.merge_text, "Imported files")):
             self.tabs.addTab(widget, name)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -99,8 +100,8 @@ class ResultsWindow(QMainWindow):
         return row
 
     # ------------------------------------------------------------------ data
-    def refresh_tests(self) -> None:
-        """List the tests that have sessions in the database."""
+    def refresh_tests(self, select: str | None = None) -> None:
+        """List the tests that have sessions in the database and show ``select`` (default: the first)."""
         test_ids = sorted({s.test_id for s in self.storage.sessions()})
         self.test_combo.blockSignals(True)
         self.test_combo.clear()
@@ -109,16 +110,16 @@ class ResultsWindow(QMainWindow):
             self.test_combo.addItem(f"{name} ({test_id})", test_id)
         self.test_combo.blockSignals(False)
         if test_ids:
-            self.show_test(test_ids[0])
+            shown = select if select in test_ids else test_ids[0]
+            self.test_combo.setCurrentIndex(test_ids.index(shown))
+            self.show_test(shown)
 
     def show_test(self, test_id: str | None) -> None:
-        """Show ``test_id``'s answers from the database (imported rows are dropped)."""
+        """Show ``test_id``'s answers from the database."""
         if test_id is None:
             return
         self.test_id = test_id
         self.design = self.storage.design_mapping(test_id)
-        self.last_merge = None
-        self.merge_text.clear()
         self._show_rows(self.storage.tidy_rows(test_id))
 
     def labels(self) -> dict[str, str]:
@@ -127,7 +128,7 @@ class ResultsWindow(QMainWindow):
 
     def _show_rows(self, rows: Sequence[TidyRow]) -> None:
         self.rows = list(rows)
-        self.analysis = analysis = analyse(self.rows, seed=self.seed)
+        self.analysis = analysis = analyse(self.rows, seed=self.seed, labels=self.labels())
         labels = self.labels()
         listeners = sorted({r.listener for r in self.rows})
         self.summary_label.setText(f"{len(self.rows)} answers from {len(listeners)} listener(s)")
@@ -187,20 +188,19 @@ class ResultsWindow(QMainWindow):
             raise EarBenchError(f"{design_path.name} is test {design.id!r}, not {self.test_id!r}")
         return export_bundle(design, out)
 
-    def import_results(self, paths: Sequence[Path]) -> MergeResult:
-        """Merge result files (JSON or tidy CSV) from other listeners with this test's answers, without duplicates."""
-        own = [("this database", self.storage.tidy_rows(self.test_id))] if self.test_id else []
-        sources = own + [(Path(p).name, [r for r in read_results(p) if r.test_id == self.test_id or not self.test_id])
-                         for p in paths]
-        merged = merge_rows(sources)
-        self.last_merge = merged
-        lines = [f"<p>Merged {len(paths)} file(s): {len(merged.rows)} answers, {merged.n_duplicates} duplicate(s) "
-                 f"collapsed, {len(merged.conflicts)} conflict(s) (the first version is kept).</p>"]
-        lines += [f"<p>Conflict: {html.escape(c.describe())}</p>" for c in merged.conflicts]
+    def import_results(self, paths: Sequence[Path]) -> ImportReport:
+        """Import result files (JSON or tidy CSV) from other listeners into the database, in one transaction and
+        without duplicates; raises :class:`~app.core.listening.storage_import.ResultImportError` (nothing written)."""
+        report = import_result_files(self.storage, paths)
+        self.last_import = report
+        lines = [f"<p>{html.escape(report.describe())} ({len(paths)} file(s)).</p>"]
+        lines += [f"<p>{html.escape(f.source)}: {f.n_imported} imported, {f.n_present} already present, "
+                  f"{f.n_new_sessions} new session(s)</p>" for f in report.files]
+        lines += [f"<p>Conflict: {html.escape(c.describe())}</p>" for c in report.conflicts]
         self.merge_text.setHtml("\n".join(lines))
-        self._show_rows(merged.rows)
+        self.refresh_tests(select=self.test_id)
         self.tabs.setCurrentWidget(self.merge_text)
-        return merged
+        return report
 
     # ------------------------------------------------------------------ buttons
     def _ask(self, action: str, run: Any, *args: Any) -> None:

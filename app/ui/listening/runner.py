@@ -2,6 +2,10 @@
 
 Every answer is committed by the session when the listener presses "Next", so closing the window (or a crash)
 loses at most the page on screen; opening the same test with the same listener name resumes it.
+
+Design warnings are for the researcher (a message box when the design is opened, closed when the session starts,
+never on the listener's screens); MUSHRA anchors are rendered in a background job before the session starts (see
+:mod:`app.ui.listening.anchor_preparation`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -29,18 +34,16 @@ from app.audio.engine import PlaybackEngine
 from app.core.errors import EarBenchError
 from app.core.listening.anchors import AnchorRenderer
 from app.core.listening.bundle_cache import open_bundle_cached
-from app.core.listening.design import TestDesign, design_warnings, load_design
-from app.core.listening.session import Session, SessionError, start_session
+from app.core.listening.design import TestDesign, load_design
+from app.core.listening.session import Session, start_session
 from app.core.listening.storage import Storage
-from app.ui.listening.abx_page import AbPage, AbxPage
-from app.ui.listening.bs1116_page import Bs1116Page
-from app.ui.listening.mushra_page import MushraPage
+from app.ui.listening.anchor_preparation import AnchorPreparation, DesignWarningsBox
 from app.ui.listening.page_base import PageWidget
 from app.ui.listening.player import PagePlayer
-from app.ui.listening.transport import TransportBar
+from app.ui.listening.session_screen import SessionScreen
 from app.ui.notices import NoticeBar, NoticeLevel
+from app.workers import JobRunner
 
-PAGE_TYPES: dict[str, type[PageWidget]] = {"mushra": MushraPage, "abx": AbxPage, "ab": AbPage, "bs1116": Bs1116Page}
 TRANSDUCERS = ("headphones", "loudspeakers")
 DESIGN_FILTER = "Listening-test designs (*.yaml *.yml);;All files (*)"
 BUNDLE_FILTER = "Test bundles (*.zip);;All files (*)"
@@ -58,15 +61,20 @@ class TestRunnerWindow(QMainWindow):
     bundles_dir : Path
         Where opened bundles are unpacked (one folder per bundle, under the user data dir).
     anchor_dir, anchor_renderer :
-        Passed to :func:`start_session` (MUSHRA anchors; tests use a light renderer).
+        Passed to :func:`render_anchors` and :func:`start_session` (MUSHRA anchors; tests use a light renderer).
+    jobs : JobRunner, optional
+        Runs the anchor rendering off the GUI thread (default: a one-thread runner of this window's own).
 
     Signals
     -------
+    session_started(object)
+        The :class:`Session` that just started or resumed.
     session_finished(str)
         The test id of a session the listener completed.
     """
 
     __test__ = False
+    session_started = Signal(object)
     session_finished = Signal(str)
 
     def __init__(
@@ -77,6 +85,7 @@ class TestRunnerWindow(QMainWindow):
         *,
         anchor_dir: Path | None = None,
         anchor_renderer: AnchorRenderer | None = None,
+        jobs: JobRunner | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -84,14 +93,23 @@ class TestRunnerWindow(QMainWindow):
         self.resize(1000, 640)
         self.storage, self.bundles_dir = storage, bundles_dir
         self.anchor_dir, self.anchor_renderer = anchor_dir, anchor_renderer
+        self.warnings_dialog = DesignWarningsBox(self)
+        self.anchors = AnchorPreparation(self, anchor_dir, anchor_renderer, jobs)
+        self.anchors.ready.connect(self._anchors_ready)
+        self.anchors.preparing_changed.connect(self._update_start)
         self.player = PagePlayer(engine, self)
         self.design: TestDesign | None = None
-        self.session: Session | None = None
-        self.page_widget: PageWidget | None = None
         self.notices = NoticeBar()
+        self.screen = screen = SessionScreen(self.player)  # the listener's pages (its controls: also on the window)
+        screen.error.connect(lambda text: self._notice("session", text, NoticeLevel.ERROR))
+        screen.finished.connect(self._finished)
+        screen.page_ready.connect(lambda: self.stack.setCurrentWidget(screen))
+        self.header, self.transport, self.page_holder = screen.header, screen.transport, screen.page_holder
+        self.blocking_label, self.next_button = screen.blocking_label, screen.next_button
+        self.end_training_button = screen.end_training_button
         self.stack = QStackedWidget()
         self.stack.addWidget(self._build_start())
-        self.stack.addWidget(self._build_test())
+        self.stack.addWidget(self.screen)
         self.stack.addWidget(self._build_done())
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -120,45 +138,24 @@ class TestRunnerWindow(QMainWindow):
         self.transducer_combo.addItems(TRANSDUCERS)
         self.start_button = QPushButton("Start / resume")
         self.start_button.setEnabled(False)
+        self.busy_label, self.busy_bar = self.anchors.busy_label, self.anchors.busy_bar
+        self.anchors.locked = [self.open_design_button, self.open_bundle_button, self.listener_edit,
+                               self.transducer_combo]
         form.addRow(buttons)
         form.addRow("Test:", self.test_label)
         form.addRow("Listener:", self.listener_edit)
         form.addRow("Listening with:", self.transducer_combo)
         form.addRow(self.start_button)
+        form.addRow(self.busy_label)
+        form.addRow(self.busy_bar)
         self.open_design_button.clicked.connect(self.choose_design)
         self.open_bundle_button.clicked.connect(self.choose_bundle)
         self.start_button.clicked.connect(lambda: self.start(self.listener_edit.text()))
         self.listener_edit.textChanged.connect(self._update_start)
         return page
 
-    def _build_test(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        self.header = QLabel()
-        self.header.setObjectName("page_header")
-        self.transport = TransportBar(self.player)
-        self.page_holder = QVBoxLayout()
-        self.blocking_label = QLabel()
-        self.blocking_label.setObjectName("blocking_reasons")
-        self.blocking_label.setWordWrap(True)
-        self.end_training_button = QPushButton("End training")
-        self.next_button = QPushButton("Next")
-        self.next_button.setObjectName("next")
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.blocking_label, 1)
-        bottom.addWidget(self.end_training_button)
-        bottom.addWidget(self.next_button)
-        layout.addWidget(self.header)
-        layout.addWidget(self.transport)
-        layout.addLayout(self.page_holder, 1)
-        layout.addLayout(bottom)
-        self.next_button.clicked.connect(self.next_page)
-        self.end_training_button.clicked.connect(self.end_training)
-        self.transport.play_requested.connect(self._replay)
-        return page
-
     def _build_done(self) -> QWidget:
-        page = QWidget()
+        page = self.done_page = QWidget()
         layout = QVBoxLayout(page)
         self.done_label = QLabel()
         self.done_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -179,14 +176,15 @@ class TestRunnerWindow(QMainWindow):
         if path:
             self.open_bundle(Path(path))
 
-    def open_design(self, path: Path) -> TestDesign | None:
-        """Load a design YAML (validated, never executed); errors show as a notice."""
+    def open_design(self, path: Path, *, show_warnings: bool = True) -> TestDesign | None:
+        """Load a design YAML (validated, never executed); errors show as a notice. ``show_warnings``: show the
+        design warnings to the researcher in a message box (off when they have just seen them elsewhere)."""
         try:
             design = load_design(path)
         except EarBenchError as exc:
             self._notice("open", html.escape(str(exc)), NoticeLevel.ERROR)
             return None
-        return self._use(design)
+        return self._use(design, show_warnings)
 
     def open_bundle(self, path: Path) -> TestDesign | None:
         """Check and unpack a bundle (.zip or folder) under ``bundles_dir``, then load its design."""
@@ -197,103 +195,96 @@ class TestRunnerWindow(QMainWindow):
             return None
         return self._use(design)
 
-    def _use(self, design: TestDesign) -> TestDesign:
+    def _use(self, design: TestDesign, show_warnings: bool = True) -> TestDesign:
         self.notices.clear_notice("open")
         self.design = design
         text = f"<b>{html.escape(design.name)}</b> ({design.type.upper()}, {len(design.items)} items)"
         self.test_label.setText(text)
-        for n, warning in enumerate(design_warnings(design)):
-            self._notice(f"design-{n}", html.escape(warning), NoticeLevel.WARNING)
+        self.warnings_dialog.design_opened(design, show=show_warnings)
         self._update_start()
         return design
 
-    def _update_start(self) -> None:
-        self.start_button.setEnabled(self.design is not None and bool(self.listener_edit.text().strip()))
+    def _update_start(self, *_args: object) -> None:
+        ready = self.design is not None and bool(self.listener_edit.text().strip())
+        self.start_button.setEnabled(ready and not self.preparing)
+
+    @property
+    def preparing(self) -> bool:
+        """Whether the MUSHRA anchors are being rendered before the session starts."""
+        return self.anchors.preparing
+
+    @property
+    def design_warnings(self) -> list[str]:
+        """The opened design's warnings, for the researcher only."""
+        return self.warnings_dialog.warnings
+
+    @property
+    def warnings_box(self) -> QMessageBox | None:
+        """The message box that showed the design warnings, if any."""
+        return self.warnings_dialog.box
+
+    @property
+    def error_box(self) -> QMessageBox | None:
+        """The dialog that said why the MUSHRA anchors could not be rendered, if any."""
+        return self.anchors.error_box
+
+    @property
+    def session(self) -> Session | None:
+        """The session started or resumed last (None before the first one)."""
+        return self.screen.session
+
+    @property
+    def page_widget(self) -> PageWidget | None:
+        """The widget showing the session's pages (None before the first session)."""
+        return self.screen.page_widget
 
     # ------------------------------------------------------------------ running
     def start(self, listener: str) -> Session | None:
-        """Start ``listener``'s session of the opened test, or resume their unfinished one."""
+        """Start ``listener``'s session of the opened test, or resume their unfinished one.
+
+        A MUSHRA test first renders its anchors in a background job and returns None; the session starts when the
+        job is done (``session_started`` is emitted then), or an error dialog says why it could not.
+        """
         listener = listener.strip()
-        if self.design is None or not listener:
+        design = self.design
+        if design is None or not listener or self.preparing:
             return None
+        if design.type != "mushra":
+            return self._begin(listener)
+        self.anchors.prepare(design, listener)
+        return None
+
+    def _anchors_ready(self, design: TestDesign, listener: str) -> None:
+        if design is self.design:
+            self._begin(listener)  # the anchors are cached now: start_session only finds them
+
+    def _begin(self, listener: str) -> Session | None:
+        assert self.design is not None
         try:
-            self.session = start_session(
-                self.storage, self.design, listener, anchor_dir=self.anchor_dir, anchor_renderer=self.anchor_renderer,
-                transducer=self.transducer_combo.currentText(),
-            )
+            session = start_session(self.storage, self.design, listener, transducer=self.transducer_combo.currentText(),
+                                    anchor_dir=self.anchor_dir, anchor_renderer=self.anchor_renderer)
         except EarBenchError as exc:
             self._notice("open", html.escape(str(exc)), NoticeLevel.ERROR)
             return None
-        if self.page_widget is not None:
-            self.page_holder.removeWidget(self.page_widget)
-            self.page_widget.deleteLater()
-        self.page_widget = PAGE_TYPES[self.design.type](self.session, self.player)
-        self.page_widget.changed.connect(self._update_state)
-        self.page_holder.addWidget(self.page_widget)
         self.setWindowTitle(f"EarBench listening test: {self.design.name}")
-        self._show_current()
-        return self.session
+        self.warnings_dialog.close()  # researcher-only: gone before the listener's first page
+        self.screen.begin(session)
+        self.session_started.emit(session)
+        return session
 
     def next_page(self) -> None:
         """Commit the page (or trial) and show the next one."""
-        if self.session is None or (not self.session.can_advance() and self.session.phase != "training"):
-            return
-        try:
-            self.session.advance()
-        except (SessionError, EarBenchError) as exc:
-            self._notice("session", html.escape(str(exc)), NoticeLevel.ERROR)
-            return
-        self._show_current()
+        self.screen.next_page()
 
     def end_training(self) -> None:
-        if self.session is not None:
-            self.session.finish_training()
-            self._show_current()
+        """Leave the training pages and show the first test page."""
+        self.screen.end_training()
 
-    def _show_current(self) -> None:
-        session, page = self.session, self.page_widget
-        assert session is not None and page is not None
-        view = session.page
-        if view is None:
-            self.player.stop()
-            done, _ = session.progress
-            self.done_label.setText(f"Thank you, {html.escape(session.record.listener)}: all {done} answers are saved.")
-            self.stack.setCurrentIndex(2)
-            self.session_finished.emit(session.design.id)
-            return
-        keys = ([view.reference.key] if view.reference else []) + [s.key for s in view.stimuli]
-        paths = ([view.reference.path] if view.reference else []) + [s.path for s in view.stimuli]
-        self.player.load(keys, paths)
-        self.transport.page_loaded()
-        page.show_page(view)
-        done, total = session.progress
-        phase = "<b>Training</b>: condition names are shown and ratings are not kept. " if view.training else ""
-        where = f"page {view.page + 1} of {view.n_pages}" if view.training else f"answered {done} of {total}"
-        self.header.setText(f"{phase}{html.escape(session.design.name)}: {where}")
-        self.end_training_button.setVisible(view.training)
-        self.stack.setCurrentIndex(1)
-        page.setFocus()
-        self._update_state()
-
-    def _replay(self) -> None:
-        page = self.page_widget
-        if page is None or page.view is None:
-            return
-        view = page.view
-        key = self.player.current_key or (view.reference.key if view.reference else view.stimuli[0].key)
-        page.hear(key)
-
-    def _update_state(self) -> None:
-        session = self.session
-        if session is None or session.finished:
-            return
-        reasons = session.blocking_reasons()
-        self.next_button.setEnabled(session.can_advance() or session.phase == "training")
-        self.blocking_label.setText("To go on: " + ", ".join(reasons) if reasons else "")
-        for key in [k for k in ("warning-0", "warning-1", "warning-2") if self.notices.has_notice(k)]:
-            self.notices.clear_notice(key)
-        for n, warning in enumerate(session.warnings[:3]):
-            self._notice(f"warning-{n}", html.escape(warning), NoticeLevel.WARNING)
+    def _finished(self, session: Session) -> None:
+        done, _ = session.progress
+        self.done_label.setText(f"Thank you, {html.escape(session.record.listener)}: all {done} answers are saved.")
+        self.stack.setCurrentWidget(self.done_page)
+        self.session_finished.emit(session.design.id)
 
     # ------------------------------------------------------------------ misc
     def _notice(self, key: str, text: str, level: NoticeLevel) -> None:
@@ -301,13 +292,11 @@ class TestRunnerWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Play keys work wherever the focus is (e.g. on "Next")."""
-        page = self.page_widget
-        key = page.key_for(event.text()) if page is not None and event.text() else None
-        if key is not None and page is not None and self.stack.currentIndex() == 1:
-            page.hear(key)
+        if self.stack.currentWidget() is self.screen and self.screen.play_key(event.text()):
             return
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.anchors.shutdown()
         self.player.shutdown()
         super().closeEvent(event)
