@@ -21,11 +21,11 @@ from numpy.typing import ArrayLike
 from codec.errors import AudioFileError, InvalidAudioError
 
 __all__ = ["AudioFileInfo", "as_audio_array", "convert_channels", "iter_audio_blocks", "read_audio"]
-__all__ += ["read_audio_info", "resample", "write_audio"]
+__all__ += ["WRITE_FORMATS", "check_sample_rate", "read_audio_info", "resample", "write_audio"]
 
 MAX_CHANNELS = 64
 MAX_SAMPLE_RATE = 768_000
-_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24"), ".ogg": ("OGG", "VORBIS")}
+WRITE_FORMATS = {".wav": ("WAV", "FLOAT"), ".flac": ("FLAC", "PCM_24"), ".ogg": ("OGG", "VORBIS")}
 """Extension -> (soundfile format, subtype used when the requested one does not exist in that format)."""
 _FILE_ERRORS = (sf.SoundFileError, RuntimeError, OSError, ValueError, TypeError)
 
@@ -106,7 +106,14 @@ def as_audio_array(audio: ArrayLike) -> np.ndarray:
     return np.ascontiguousarray(_to_float32(samples))
 
 
-def _check_sample_rate(sample_rate: Any, name: str = "sample rate") -> int:
+def check_sample_rate(sample_rate: Any, name: str = "sample rate") -> int:
+    """``sample_rate`` as an ``int`` in Hz, checked to lie in 1..``MAX_SAMPLE_RATE``; ``name`` goes in the message.
+
+    Raises
+    ------
+    InvalidAudioError
+        Not an integer (``bool`` included) or out of range.
+    """
     try:
         if isinstance(sample_rate, bool):
             raise TypeError
@@ -126,8 +133,8 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     np.ndarray
         float32 ``[C, T']`` with ``T' = round(T * to_rate / from_rate)``; the validated input when the rates match.
     """
-    from_rate = _check_sample_rate(from_rate, "source sample rate")
-    to_rate = _check_sample_rate(to_rate, "target sample rate")
+    from_rate = check_sample_rate(from_rate, "source sample rate")
+    to_rate = check_sample_rate(to_rate, "target sample rate")
     samples = as_audio_array(audio)
     if from_rate == to_rate:
         return samples
@@ -273,11 +280,11 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, su
     """
     name = os.fspath(path)
     samples = as_audio_array(audio)
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     extension = os.path.splitext(name)[1].lower()
-    if extension not in _FORMATS:
-        raise AudioFileError(f"cannot write {name!r}: unknown extension, use one of {', '.join(_FORMATS)}")
-    file_format, fallback_subtype = _FORMATS[extension]
+    if extension not in WRITE_FORMATS:
+        raise AudioFileError(f"cannot write {name!r}: unknown extension, use one of {', '.join(WRITE_FORMATS)}")
+    file_format, fallback_subtype = WRITE_FORMATS[extension]
     if subtype == "FLOAT" and not sf.check_format(file_format, subtype):
         subtype = fallback_subtype
     if not sf.check_format(file_format, subtype):

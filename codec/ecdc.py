@@ -99,7 +99,7 @@ def read_ecdc(fo: BinaryIO, codec_for: Callable[[str], Codec],
             if lm is None:
                 stream_codes, scale = read_segment(fo, header.num_codebooks, frames, config.normalize)
             else:
-                stream_codes, scale = _read_lm_segment(fo, lm, header.num_codebooks, frames, config.normalize)
+                stream_codes, scale = read_lm_segment(fo, lm, header.num_codebooks, frames, config.normalize)
             codes.append(stream_codes)
             scales.append(scale)
         scale_array = np.array(scales, dtype=np.float32) if config.normalize else None
@@ -200,9 +200,13 @@ def _check_no_trailing_data(fo: BinaryIO) -> None:
         raise BitstreamError(_TRAILING.format("some" if remaining is None else remaining + 1))
 
 
-def _read_lm_segment(fo: BinaryIO, lm: LMModel, num_codebooks: int, num_frames: int,
-                     has_scale: bool) -> tuple[np.ndarray, float | None]:
-    """One LM-coded segment: the scale (if the model normalises), then ``[K, T]`` codes."""
+def read_lm_segment(fo: BinaryIO, lm: LMModel, num_codebooks: int, num_frames: int,
+                    has_scale: bool) -> tuple[np.ndarray, float | None]:
+    """Read one LM-coded segment: the scale (if ``has_scale``), then the ``[K, T]`` codes coded with ``lm``.
+
+    Returns the ``[num_codebooks, num_frames]`` codes and the scale (``None`` without ``has_scale``); raises
+    :class:`~codec.errors.BitstreamError` on a truncated or corrupt segment.
+    """
     from codec.lm.segment import decode_segment_codes
 
     scale = None

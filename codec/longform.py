@@ -27,7 +27,7 @@ import soundfile as sf
 import soxr
 
 from codec.api import Codec, ProgressCallback, from_streams, to_streams
-from codec.audio import _FORMATS, iter_audio_blocks, read_audio_info
+from codec.audio import WRITE_FORMATS, iter_audio_blocks, read_audio_info
 from codec.bitstream import (
     EcdcHeader,
     frames_for_length,
@@ -37,7 +37,7 @@ from codec.bitstream import (
     write_header,
     write_segment,
 )
-from codec.ecdc import read_checked_header
+from codec.ecdc import read_checked_header, read_lm_segment
 from codec.errors import AudioFileError, BitstreamError
 from codec.model import EncodedSegment
 from codec.streaming import SegmentDecoder, SegmentEncoder, StreamingDecoder, StreamingEncoder
@@ -209,9 +209,10 @@ class _AudioWriter:
 
     def __init__(self, path: Path, target: Path, sample_rate: int, channels: int, subtype: str) -> None:
         extension = target.suffix.lower()
-        if extension not in _FORMATS:
-            raise AudioFileError(f"cannot write {str(target)!r}: unknown extension, use one of {', '.join(_FORMATS)}")
-        file_format, fallback = _FORMATS[extension]
+        if extension not in WRITE_FORMATS:
+            known = ", ".join(WRITE_FORMATS)
+            raise AudioFileError(f"cannot write {str(target)!r}: unknown extension, use one of {known}")
+        file_format, fallback = WRITE_FORMATS[extension]
         if subtype == "FLOAT" and not sf.check_format(file_format, subtype):
             subtype = fallback
         if not sf.check_format(file_format, subtype):
@@ -293,9 +294,7 @@ def _read_one(fo: BinaryIO, k: int, frames: int, has_scale: bool, lm: LMModel | 
     if lm is None:
         codes, scale = read_segment(fo, k, frames, has_scale)
         return codes, scale or 0.0
-    from codec.ecdc import _read_lm_segment
-
-    codes, scale = _read_lm_segment(fo, lm, k, frames, has_scale)
+    codes, scale = read_lm_segment(fo, lm, k, frames, has_scale)
     return codes, scale or 0.0
 
 

@@ -77,6 +77,6 @@ class WindowPreferences:
         if device is not None:
             self.window.playback.configure_output(device, dialog.blocksize)
             self.window.notices.clear_notice("no-audio")
-            self.window._update_controls()
+            self.window.update_controls()
         logger.info("Preferences: output %s, %d frames, %s", dialog.device_label or "default", dialog.blocksize,
                     dialog.colormap)

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from scipy import signal
 
-from codec.audio import _check_sample_rate, as_audio_array
+from codec.audio import as_audio_array, check_sample_rate
 from codec.errors import InvalidAudioError
 
 __all__ = ["LOW_ANCHOR_CUTOFF_HZ", "MID_ANCHOR_CUTOFF_HZ", "anchor_filter_response", "low_anchor", "lowpass_anchor"]
@@ -100,7 +100,7 @@ def anchor_filter_response(sample_rate: int, cutoff_hz: float, freqs_hz: np.ndar
         ``[F]`` float64 gain in dB (0 dB everywhere when the anchor is the identity, i.e. Nyquist ≤ cutoff). The
         phase is zero once the delay is compensated, so the magnitude is the whole response.
     """
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     freqs = np.asarray(freqs_hz, dtype=np.float64)
     if freqs.size and (freqs.min() < 0.0 or freqs.max() > sample_rate / 2.0):
         raise InvalidAudioError(f"frequencies must lie in [0, {sample_rate / 2:g}] Hz")
@@ -137,7 +137,7 @@ def lowpass_anchor(audio: np.ndarray, sample_rate: int, cutoff_hz: float) -> np.
     zero outside ``[0, T)``, as the listener hears it: silence before and after the excerpt.
     """
     samples = as_audio_array(audio)
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     taps = _design_taps(sample_rate, _check_cutoff(cutoff_hz))
     if taps is None:
         return samples.copy()

@@ -27,7 +27,7 @@ import numpy as np
 import platformdirs
 import soundfile as sf
 
-from codec.audio import _check_sample_rate, as_audio_array
+from codec.audio import as_audio_array, check_sample_rate
 from codec.baselines import lossy
 from codec.baselines.lossy import LossyResult
 
@@ -124,7 +124,7 @@ def cached_encode_decode(audio: np.ndarray, sample_rate: int, codec: str, bitrat
         As ``encode_decode`` (errors are not cached).
     """
     samples = as_audio_array(audio)
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     key = cache_key(samples, sample_rate, codec, bitrate_kbps)
     folder = Path(cache_dir if cache_dir is not None else default_cache_dir()) / key[:2]
     cached = _load(folder, key, samples.shape)

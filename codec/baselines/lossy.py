@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from codec.audio import _check_sample_rate, as_audio_array, resample
+from codec.audio import as_audio_array, check_sample_rate, resample
 from codec.baselines.opus import encode_decode_opus, libopus_version
 from codec.errors import CodecError, InvalidAudioError
 
@@ -222,7 +222,7 @@ def encode_decode(audio: np.ndarray, sample_rate: int, codec: str, bitrate_kbps:
         Unknown codec, or a bitrate the codec cannot reach (the message says the codec's range).
     """
     samples = as_audio_array(audio)
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     name = str(codec).lower()
     if name not in _ENCODERS:
         raise CodecError(f"unknown reference codec {codec!r}; choose one of {', '.join(CODECS)}")

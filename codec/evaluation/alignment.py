@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from scipy import fft, signal
 
-from codec.audio import _check_sample_rate, as_audio_array, convert_channels, resample
+from codec.audio import as_audio_array, check_sample_rate, convert_channels, resample
 from codec.errors import InvalidAudioError
 
 __all__ = ["AlignedCondition", "align", "measure_lag"]
@@ -80,7 +80,7 @@ def measure_lag(
     int
         ``d`` such that ``degraded[n] ≈ reference[n - d]``; 0 when either signal is silent (no peak to find).
     """
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     if isinstance(max_lag_s, bool) or not isinstance(max_lag_s, (int, float)) or not math.isfinite(max_lag_s):
         raise InvalidAudioError(f"max_lag_s must be a finite number of seconds, got {max_lag_s!r}")
     if max_lag_s < 0:
@@ -145,8 +145,8 @@ def align(
         Invalid audio or rates, or a channel count that cannot be converted (e.g. 6 -> 2).
     """
     ref = as_audio_array(reference)
-    sample_rate = _check_sample_rate(sample_rate)
-    rate = sample_rate if degraded_rate is None else _check_sample_rate(degraded_rate, "degraded sample rate")
+    sample_rate = check_sample_rate(sample_rate)
+    rate = sample_rate if degraded_rate is None else check_sample_rate(degraded_rate, "degraded sample rate")
     deg = resample(as_audio_array(degraded), rate, sample_rate)
     deg = convert_channels(deg, ref.shape[0])
     lag = measure_lag(ref, deg, sample_rate, max_lag_s, weighting)

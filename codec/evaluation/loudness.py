@@ -17,7 +17,7 @@ import numpy as np
 import pyloudnorm
 from scipy import signal
 
-from codec.audio import _check_sample_rate, as_audio_array
+from codec.audio import as_audio_array, check_sample_rate
 from codec.errors import InvalidAudioError
 
 __all__ = ["ConditionLoudness", "LoudnessPlan", "integrated_loudness_lufs", "match_loudness", "true_peak_dbtp"]
@@ -50,7 +50,7 @@ def integrated_loudness_lufs(audio: np.ndarray, sample_rate: int) -> float:
         rather than zero-padding, since padding would silently under-read a short clip by ``10 log10(0.4 s / T)``.
     """
     samples = as_audio_array(audio)
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     if samples.shape[0] > MAX_LOUDNESS_CHANNELS:
         raise InvalidAudioError(
             f"loudness needs at most {MAX_LOUDNESS_CHANNELS} channels (L, R, C, Ls, Rs), got {samples.shape[0]}"
@@ -79,7 +79,7 @@ def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
         the Annex's 12.04 dB pre-attenuation (headroom for integer arithmetic) is not needed.
     """
     samples = as_audio_array(audio).astype(np.float64)
-    _check_sample_rate(sample_rate)
+    check_sample_rate(sample_rate)
     sample_peak = float(np.abs(samples).max())
     if sample_peak == 0.0:
         return -math.inf
@@ -188,7 +188,7 @@ def match_loudness(
         is no loudness to compute the gain from).
     """
     ref = as_audio_array(reference)
-    sample_rate = _check_sample_rate(sample_rate)
+    sample_rate = check_sample_rate(sample_rate)
     reference_lufs = integrated_loudness_lufs(ref, sample_rate)
     if target_lufs is None:
         gain_db = 0.0

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from codec.audio import _check_sample_rate, resample
+from codec.audio import check_sample_rate, resample
 from codec.errors import CodecError, InvalidAudioError
 from codec.evaluation.spectral import check_pair, mel_distance, stft_distance
 
@@ -124,7 +124,7 @@ def _mono_at(audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarra
 def _mono_pair(reference: np.ndarray, degraded: np.ndarray, sample_rate: int,
                target_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """Validate a pair and bring both to mono at ``target_rate``: what ViSQOL, PESQ and STOI each take."""
-    rate = _check_sample_rate(sample_rate)
+    rate = check_sample_rate(sample_rate)
     ref, deg = check_pair(reference, degraded)
     return _mono_at(ref, rate, target_rate), _mono_at(deg, rate, target_rate)
 
@@ -265,7 +265,7 @@ def compute_metrics(
     unknown = [name for name in names if name not in _METRICS]
     if unknown:
         raise InvalidAudioError(f"unknown metric(s) {unknown}; known: {list(ALL_METRICS)}")
-    _check_sample_rate(sample_rate)
+    check_sample_rate(sample_rate)
     ref, deg = check_pair(reference, degraded)
     results: dict[str, MetricValue] = {}
     for name in names:

@@ -19,7 +19,7 @@ import functools
 
 import numpy as np
 
-from codec.audio import _check_sample_rate, as_audio_array
+from codec.audio import as_audio_array, check_sample_rate
 from codec.errors import InvalidAudioError
 
 __all__ = ["MEL_N_MELS", "MEL_WINDOW_LENGTHS", "STFT_WINDOW_LENGTHS", "check_pair", "mel_distance", "stft_distance"]
@@ -135,7 +135,7 @@ def mel_distance(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) 
     float
         The distance, in log10-magnitude units summed over scales.
     """
-    rate = _check_sample_rate(sample_rate)
+    rate = check_sample_rate(sample_rate)
     ref, deg = check_pair(reference, degraded)
     total = 0.0
     for window_length, n_mels in zip(MEL_WINDOW_LENGTHS, MEL_N_MELS, strict=True):
@@ -167,7 +167,7 @@ def stft_distance(reference: np.ndarray, degraded: np.ndarray, sample_rate: int)
     float
         The distance, summed over both resolutions.
     """
-    _check_sample_rate(sample_rate)
+    check_sample_rate(sample_rate)
     ref, deg = check_pair(reference, degraded)
     total = 0.0
     for window_length in STFT_WINDOW_LENGTHS:
