@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_KBPS = (1.5, 3.0, 6.0, 12.0, 24.0)
 REFERENCE_KBPS = (6.0, 12.0, 24.0)
+MP3_KBPS = (8.0, 12.0, 24.0)  # LAME's lowest MP3 bitrate is 8 kbps: its lowest row stands in for 6
 METRICS = ("visqol", "mel_distance", "si_sdr")
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 
@@ -27,7 +28,7 @@ BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 def run_eval(model: Path, folder: Path, content: str) -> dict:
     """One `python -m codec eval` run over ``folder``: our model at every bitrate, Opus and MP3 beside it."""
     conditions = [f"{model}@{b:g}" for b in MODEL_KBPS]
-    conditions += [f"opus@{b:g}" for b in REFERENCE_KBPS] + [f"mp3@{b:g}" for b in REFERENCE_KBPS]
+    conditions += [f"opus@{b:g}" for b in REFERENCE_KBPS] + [f"mp3@{b:g}" for b in MP3_KBPS]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "eval.json"
         command = [sys.executable, "-m", "codec", "eval", str(folder), "--content", content, "--json", str(out),
@@ -92,7 +93,8 @@ def main() -> None:
             f"({counts['speech']} speech clips, {counts['music']} music excerpts from packages reserved for "
             "evaluation), one run per kind with every condition; mean ± half-width of the 95% CI over files. "
             "ViSQOL v3 audio mode against the full-band original at 48 kHz (higher is better); mel distance "
-            "(lower is better); SI-SDR in dB (higher is better).\n\n" + table(results, args.model))
+            "(lower is better); SI-SDR in dB (higher is better). MP3 starts at 8 kbps, LAME's lowest bitrate.\n\n"
+            + table(results, args.model))
     print(body)
     if args.write:
         replace_section(args.model.parent / "MODEL_CARD.md", body, "Evaluation")

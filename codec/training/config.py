@@ -88,6 +88,7 @@ class ValidationConfig:
     bitrates_kbps: tuple[float, ...] = (1.5, 6.0, 24.0)
     visqol_clips: int = 4  # ViSQOL is slow: scored on the first few validation crops only
     selection_metric: str = "visqol"  # the checkpoint kept as best.pt maximises this (falls back to -mel)
+    keep_snapshots: bool = False  # also keep snapshots/step_N.pt at each validation, for `select` to re-score
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,8 @@ class Trainer:
         if math.isfinite(score) and score > self.best_score:
             self.best_score = score
             checkpoints.save_state(self.out_dir / checkpoints.BEST, self.state_dict())
+        if self.config.validation.keep_snapshots:
+            checkpoints.save_state(self.out_dir / "snapshots" / f"step_{self.step}.pt", self.state_dict())
         return metrics
 
     # ----------------------------------------------------------------------------------------------- checkpoints

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,19 +16,18 @@ from codec.training.trainer import Trainer
 def two_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("select")
     clips = write_clips(root / "clips")
-    extra = ["loss.adversarial=false", "optim.lr=3e-3"]
-    Trainer(tiny_config(root, clips, [*extra, "steps=1"]), show_progress=False).fit()
-    early = shutil.copy(root / "run" / "last.pt", root / "early.pt")
-    trainer = Trainer(tiny_config(root, clips, [*extra, "steps=40"]), show_progress=False)
-    assert trainer.resume()
-    trainer.fit()
-    return Path(early), root / "run" / "last.pt"
+    extra = ["loss.adversarial=false", "optim.lr=3e-3", "steps=40", "validation.every_steps=20",
+             "validation.keep_snapshots=true"]
+    Trainer(tiny_config(root, clips, extra), show_progress=False).fit()
+    snapshots = root / "run" / "snapshots"
+    assert sorted(p.name for p in snapshots.iterdir()) == ["step_0.pt", "step_20.pt", "step_40.pt"]
+    return snapshots / "step_0.pt", snapshots / "step_40.pt"
 
 
-def test_scores_each_checkpoint_on_the_same_crops_and_picks_the_better(two_checkpoints: tuple[Path, Path]) -> None:
+def test_scores_validation_snapshots_on_the_same_crops_and_picks_the_better(two_checkpoints: tuple[Path, Path]) -> None:
     early, late = two_checkpoints
     best, scored = select_best([early, late], items=2, segment_s=0.5, bitrates_kbps=(6.0,), metric="mel")
-    assert [int(metrics["step"]) for _, metrics in scored] == [1, 40]
+    assert [int(metrics["step"]) for _, metrics in scored] == [0, 40]
     mel = {path: metrics["mel"] for path, metrics in scored}
     assert best == min(mel, key=mel.get)
     assert best == late  # 40 steps of a tiny model on four tones lower the mel distance
