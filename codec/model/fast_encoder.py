@@ -178,11 +178,11 @@ def _chunked(layers: list[nn.Module], x: torch.Tensor, chunk: int, hop: int) -> 
 # torch runs a one-thread conv with a kernel wider than 1 through oneDNN only when its input has more elements
 # than this (`use_mkldnn` in aten/src/ATen/native/ConvUtils.h), else through im2col + GEMM, which sums in another
 # order. Every chunk must stay above it, as the whole signal does, to get the same bits.
-_ONEDNN_MIN_NUMEL = 20480
+ONEDNN_MIN_NUMEL = 20480
 
 
 def _same_kernels(layers: list[nn.Module], batch: int, length: int) -> bool:
-    """Whether every conv wider than 1 gets more than ``_ONEDNN_MIN_NUMEL`` input elements for ``length``."""
+    """Whether every conv wider than 1 gets more than ``ONEDNN_MIN_NUMEL`` input elements for ``length``."""
     from codec.model.seanet import ResidualUnit
 
     for layer in layers:
@@ -192,7 +192,7 @@ def _same_kernels(layers: list[nn.Module], batch: int, length: int) -> bool:
         for conv in convs:
             inner = conv.conv.conv
             left, right = conv.padding_for(length)
-            if inner.kernel_size[0] > 1 and batch * inner.in_channels * (length + left + right) <= _ONEDNN_MIN_NUMEL:
+            if inner.kernel_size[0] > 1 and batch * inner.in_channels * (length + left + right) <= ONEDNN_MIN_NUMEL:
                 return False
             length = math.ceil(length / inner.stride[0])
     return True

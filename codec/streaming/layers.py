@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from codec.model.conv import SConv1d, SConvTranspose1d, extra_padding_for_conv1d, pad1d
-from codec.model.fast_encoder import _ONEDNN_MIN_NUMEL as ONEDNN_MIN_NUMEL
+from codec.model.fast_encoder import ONEDNN_MIN_NUMEL
 from codec.model.lstm import SLSTM
 
 _VECTOR = 32  # elements per vectorised ELU step in torch's CPU kernel
