@@ -6,25 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMainWindow
+from test_listening_from_workspace import MODEL_6, OPUS_12, RATE_HZ, _audio
 
 from app.core.clip import Clip
-from app.core.conditions import ANCHOR, MODEL, OPUS, ConditionAnalysis, ConditionList, ConditionSpec
+from app.core.conditions import ANCHOR, MODEL, ConditionAnalysis, ConditionList, ConditionSpec
 from app.core.listening.design import load_design
 from app.core.listening.from_workspace import WorkspaceItem, WorkspaceState
 from app.ui.listening.menu import install_listening_menu
 from app.ui.listening.new_test_dialog import NewTestDialog
 
-RATE_HZ = 8000
-MODEL_6 = ConditionSpec(MODEL, 6.0, "encodec_24khz", "EnCodec 24 kHz")
-OPUS_12 = ConditionSpec(OPUS, 12.0)
 LOWPASS_7 = ConditionSpec(ANCHOR, 7.0)
-
-
-def _audio(seed: int, duration_s: float = 0.05) -> np.ndarray:
-    return (0.1 * np.random.default_rng(seed).standard_normal((1, int(duration_s * RATE_HZ)))).astype(np.float32)
 
 
 def _state(tmp_path: Path, specs: tuple[ConditionSpec, ...] = (MODEL_6, OPUS_12), rendered: int | None = None,
