@@ -102,6 +102,75 @@ def run(seconds: float, bitrate: float, threads: int, repeats: int) -> dict[str,
     return best
 
 
+def _per_step_ms(step: Callable[[torch.Tensor], object], num_codebooks: int, warm_steps: int, steps: int) -> float:
+    """Mean ms of ``steps`` LM steps on random frames after ``warm_steps`` (the window is then full)."""
+    generator = torch.Generator().manual_seed(7)
+    frames = torch.randint(1, 1025, (warm_steps + steps, 1, num_codebooks, 1), generator=generator)
+    with torch.inference_mode():
+        for frame in frames[:warm_steps]:
+            step(frame)
+        start = time.perf_counter()
+        for frame in frames[warm_steps:]:
+            step(frame)
+    return (time.perf_counter() - start) / steps * 1e3
+
+
+def _one_row_products_ms(lm: LMModel, num_codebooks: int, repeats: int) -> float:
+    """Mean ms of the one-row products of one step, alone: q, key/value row, output, two feed-forward per layer,
+    then the K output layers. Each reads its weight matrix once, and a frame's row must be multiplied alone (a row
+    of a larger product has other bits), so no step can take less than this."""
+    weights: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for layer in lm.transformer.layers:
+        dim = layer.self_attn.embed_dim
+        w_q, w_kv = layer.self_attn.in_proj_weight.split([dim, 2 * dim])
+        b_q, b_kv = layer.self_attn.in_proj_bias.split([dim, 2 * dim])
+        weights += [(w_q, b_q), (w_kv, b_kv), (layer.self_attn.out_proj.weight, layer.self_attn.out_proj.bias),
+                    (layer.linear1.weight, layer.linear1.bias), (layer.linear2.weight, layer.linear2.bias)]
+    weights += [(lm.linears[k].weight, lm.linears[k].bias) for k in range(num_codebooks)]
+    rows = {w.shape[1]: torch.randn(1, 1, w.shape[1]) for w, _ in weights}
+    with torch.inference_mode():
+        for w, b in weights:
+            torch.nn.functional.linear(rows[w.shape[1]], w, b)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            for w, b in weights:
+                torch.nn.functional.linear(rows[w.shape[1]], w, b)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def step_costs(threads: int, num_codebooks: int, steps: int = 200) -> dict[str, float]:
+    """Per-step ms with a full window: the reference LM, ours, and the one-row-product floor."""
+    torch.set_num_threads(threads)
+    _, _, ref_lm = _reference_setup()
+    lm: LMModel = build_lm(32, 75)
+    lm.load_state_dict(ref_lm.state_dict(), strict=True)
+    warm = lm.past_context + 1
+    state: list[object] = [None, 0]
+
+    def reference_step(frame: torch.Tensor) -> object:
+        _, state[0], state[1] = ref_lm(frame, state[0], state[1])
+        return None
+
+    stepper = lm.stepper()
+    return {"ref_step": _per_step_ms(reference_step, num_codebooks, warm, steps),
+            "our_step": _per_step_ms(stepper.step, num_codebooks, warm, steps),
+            "floor": _one_row_products_ms(lm, num_codebooks, steps)}
+
+
+def step_table(costs: dict[str, float], result: dict[str, float], seconds: float, num_codebooks: int) -> str:
+    """Per-step figures and what a 10x total would leave each step."""
+    frames = seconds * 75
+    budget = (result["ref_encode"] + result["ref_decode"]) / 10 / (2 * frames) * 1e3
+    return "\n".join([
+        "| codebooks | LM step ref / ours (ms) | speed-up | one-row products alone (ms) | step speed-up at that floor "
+        "| whole-file 10x leaves per step, model included (ms) |",
+        "|" + "---|" * 6,
+        f"| {num_codebooks} | {costs['ref_step']:.2f} / {costs['our_step']:.2f} "
+        f"| {costs['ref_step'] / costs['our_step']:.2f}x | {costs['floor']:.2f} "
+        f"| {costs['ref_step'] / costs['floor']:.2f}x | {budget:.2f} |",
+    ])
+
+
 def table(result: dict[str, float], seconds: float, bitrate: float, threads: int) -> str:
     ref_total = result["ref_encode"] + result["ref_decode"]
     our_total = result["our_encode"] + result["our_decode"]
@@ -125,8 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the result as markdown to this file")
     args = parser.parse_args(argv)
     result = run(args.seconds, args.bitrate, args.threads, args.repeats)
+    num_codebooks = int(args.bitrate * 1000 / 75 / 10)  # 10 bits per code at 75 frames/s
+    costs = step_costs(args.threads, num_codebooks)
     text = table(result, args.seconds, args.bitrate, args.threads)
+    steps = step_table(costs, result, args.seconds, num_codebooks)
     print(text)
+    print()
+    print(steps)
     if args.out is not None:
         command = "python benchmarks/lm_speed_vs_reference.py " + " ".join(sys.argv[1:] if argv is None else argv)
         args.out.parent.mkdir(parents=True, exist_ok=True)

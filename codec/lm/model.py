@@ -9,9 +9,14 @@ names match the official checkpoints (``emb.{k}``, ``linears.{k}``, ``transforme
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from codec.lm.stepper import LMStepper
 
 LMState = list[torch.Tensor]
 """Per layer, the layer inputs it may still attend to: ``[B, H, dim]`` with ``H <= past_context``."""
@@ -161,6 +166,12 @@ class LMModel(nn.Module):
     @property
     def past_context(self) -> int:
         return self.transformer.past_context
+
+    def stepper(self) -> LMStepper:
+        """A fresh stream of one-frame steps, bit-identical to :meth:`forward` and faster (see ``codec.lm.stepper``)."""
+        from codec.lm.stepper import LMStepper  # the stepper module builds on this one
+
+        return LMStepper(self)
 
     def forward(self, indices: torch.Tensor, states: LMState | None = None,
                 offset: int = 0) -> tuple[torch.Tensor, LMState, int]:

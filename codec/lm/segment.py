@@ -14,7 +14,8 @@ import torch
 
 from codec.errors import BitstreamError
 from codec.lm.coding import ArithmeticDecoder, ArithmeticEncoder, build_stable_quantized_cdf
-from codec.lm.model import LMModel, LMState
+from codec.lm.model import LMModel
+from codec.lm.stepper import LMStepper
 
 
 def _check_lm(lm: LMModel, num_codebooks: int) -> None:
@@ -22,13 +23,11 @@ def _check_lm(lm: LMModel, num_codebooks: int) -> None:
         raise BitstreamError(f"the LM predicts {lm.n_q} codebooks; the file uses {num_codebooks}")
 
 
-def _frame_cdfs(lm: LMModel, previous: torch.Tensor, states: LMState | None,
-                offset: int) -> tuple[list[list[int]], LMState, int]:
-    """One LM step on ``previous`` ``[1, K, 1]`` → (K quantized CDFs as int lists, states, offset)."""
-    probas, states, offset = lm(previous, states, offset)
+def _frame_cdfs(stepper: LMStepper, previous: torch.Tensor) -> list[list[int]]:
+    """One LM step on ``previous`` ``[1, K, 1]`` → K quantized CDFs as int lists."""
+    probas = stepper.step(previous)
     # All K columns at once: elementwise float32 ops give each column the bits it would get alone.
-    cdfs = build_stable_quantized_cdf(probas[0, :, :, 0])
-    return cdfs.t().tolist(), states, offset
+    return build_stable_quantized_cdf(probas[0, :, :, 0]).t().tolist()
 
 
 def encode_segment_codes(fo: BinaryIO, codes: np.ndarray, lm: LMModel) -> None:
@@ -39,12 +38,11 @@ def encode_segment_codes(fo: BinaryIO, codes: np.ndarray, lm: LMModel) -> None:
         raise BitstreamError(f"codes outside 0..{lm.card - 1} cannot be LM-coded")
     codes = np.asarray(codes, dtype=np.int64)
     encoder = ArithmeticEncoder(fo)
-    states: LMState | None = None
-    offset = 0
     previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
     with torch.inference_mode():  # no autograd bookkeeping per op; same kernels, same bits
+        stepper = lm.stepper()
         for t in range(num_frames):
-            cdfs, states, offset = _frame_cdfs(lm, previous, states, offset)
+            cdfs = _frame_cdfs(stepper, previous)
             previous = torch.from_numpy(1 + codes[:, t : t + 1]).view(1, num_codebooks, 1)
             for k, value in enumerate(codes[:, t].tolist()):
                 encoder.push(value, cdfs[k])
@@ -67,12 +65,11 @@ def decode_segment_codes(fo: BinaryIO, lm: LMModel, num_codebooks: int, num_fram
     _check_lm(lm, num_codebooks)
     decoder = ArithmeticDecoder(fo)
     columns: list[list[int]] = []
-    states: LMState | None = None
-    offset = 0
     previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
     with torch.inference_mode():  # no autograd bookkeeping per op; same kernels, same bits
+        stepper = lm.stepper()
         for _ in range(num_frames):
-            cdfs, states, offset = _frame_cdfs(lm, previous, states, offset)
+            cdfs = _frame_cdfs(stepper, previous)
             frame = [decoder.pull(cdf) for cdf in cdfs]
             columns.append(frame)
             previous = torch.tensor(frame, dtype=torch.long).view(1, num_codebooks, 1) + 1

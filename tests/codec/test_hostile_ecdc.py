@@ -66,9 +66,12 @@ class StubLM:
             self.probas.fill_((1 - peak) / 1023)
             self.probas[:, 0] = peak
 
-    def __call__(self, x: torch.Tensor, states: object, offset: int) -> tuple[torch.Tensor, object, int]:
+    def stepper(self) -> StubLM:
+        return self
+
+    def step(self, x: torch.Tensor) -> torch.Tensor:
         self.calls += 1
-        return self.probas[:, :, : x.shape[1]], states, offset + 1
+        return self.probas[:, :, : x.shape[1]]
 
 
 class Pipe:
