@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="entropy-code with the model's LM (smaller files, much slower; needs the LM checkpoint)")
     enc.add_argument("--lm-model", type=Path, default=None,
                      help="LM checkpoint (default: encodec_lm_*.th next to the model or in torch hub's cache)")
+    _lm_threads(enc)
 
     dec = sub.add_parser("decode", help=".ecdc -> audio file (at the model's sample rate)")
     dec.add_argument("input", type=Path)
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--subtype", choices=SUBTYPES, default="FLOAT", help="output sample format (default FLOAT)")
     dec.add_argument("--lm-model", type=Path, default=None,
                      help="LM checkpoint for LM-coded files (default: found next to the model or in torch hub's cache)")
+    _lm_threads(dec)
 
     rec = sub.add_parser("reconstruct", help="audio file -> coded and decoded audio file (same rate and channels)")
     rec.add_argument("input", type=Path)
@@ -60,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_command.add_parser(sub)
     return parser
+
+
+def _lm_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lm-threads", type=int, default=1,
+                        help="torch threads of the LM coder (default 1). An LM-coded file decodes only with the count "
+                             "it was written with; encodec 0.1.1 writes with torch's default (the core count)")
 
 
 def _model_and_bitrate(parser: argparse.ArgumentParser) -> None:
@@ -121,14 +129,17 @@ def _load(name_or_path: str) -> Codec:
     return codec
 
 
-def _find_lm(codec: Codec, lm_path: Path | None, required: bool) -> LMModel | None:
-    """The LM given by ``--lm-model``, else the official one found on disk (None, or an error if required)."""
+def _find_lm(codec: Codec, args: argparse.Namespace, required: bool) -> LMModel | None:
+    """The LM given by ``--lm-model``, else the official one found on disk (None, or an error if required), set to
+    code with ``--lm-threads``."""
+    if args.lm_threads < 1:
+        raise CodecError(f"--lm-threads must be at least 1, got {args.lm_threads}")
     frame_rate = codec.model.config.frame_rate
-    if lm_path is not None:
-        return load_lm(lm_path, frame_rate)
-    found = find_lm_checkpoint(codec.name, codec.source)
-    if found is not None:
-        return load_lm(found, frame_rate)
+    path = args.lm_model if args.lm_model is not None else find_lm_checkpoint(codec.name, codec.source)
+    if path is not None:
+        lm = load_lm(path, frame_rate)
+        lm.coding_threads = args.lm_threads
+        return lm
     if required:
         raise ModelNotFoundError(f"no LM checkpoint for {codec.name} next to the model or in torch hub's cache; "
                                  "pass --lm-model PATH")
@@ -138,11 +149,11 @@ def _find_lm(codec: Codec, lm_path: Path | None, required: bool) -> LMModel | No
 def cmd_encode(args: argparse.Namespace) -> None:
     codec = _load(args.model)
     if longform_cli.is_long_audio(args.input):  # bounded memory, block by block
-        lm = _find_lm(codec, args.lm_model, required=True) if args.lm else None
+        lm = _find_lm(codec, args, required=True) if args.lm else None
         return longform_cli.encode(args, codec, lm, _progress)
     audio, sample_rate = read_audio(args.input)
     progress, close = _progress(audio.shape[1] / sample_rate, "encode")
-    lm = _find_lm(codec, args.lm_model, required=True) if args.lm else None
+    lm = _find_lm(codec, args, required=True) if args.lm else None
     encoded = codec.encode(audio, sample_rate, args.bitrate, progress)
     close()
     with open(args.output, "wb") as fo:
@@ -160,7 +171,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
         return loaded[0]
 
     def lm_for(name: str) -> LMModel | None:
-        return _find_lm(loaded[0], args.lm_model, required=False)
+        return _find_lm(loaded[0], args, required=False)
 
     if longform_cli.is_long_ecdc(args.input):  # bounded memory, block by block
         return longform_cli.decode(args, codec_for, lm_for, _progress)

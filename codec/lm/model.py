@@ -159,6 +159,10 @@ class LMModel(nn.Module):
         self.n_q = n_q
         self.card = card
         self.dim = dim
+        # Torch threads the coding steps run with. MKL's bits for short products depend on the thread count, so a
+        # file decodes only with the count it was written with; one thread makes files independent of the caller's
+        # setting (encodec 0.1.1 uses whatever torch has: set this to read its files written with more).
+        self.coding_threads = 1
         self.transformer = StreamingTransformer(dim, num_layers, past_context)
         self.emb = nn.ModuleList([nn.Embedding(card + 1, dim) for _ in range(n_q)])
         self.linears = nn.ModuleList([nn.Linear(dim, card) for _ in range(n_q)])

@@ -7,6 +7,8 @@ the frame are coded in order ``k = 0..K-1`` under those distributions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import numpy as np
@@ -21,6 +23,19 @@ from codec.lm.stepper import LMStepper
 def _check_lm(lm: LMModel, num_codebooks: int) -> None:
     if num_codebooks > lm.n_q:
         raise BitstreamError(f"the LM predicts {lm.n_q} codebooks; the file uses {num_codebooks}")
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` torch threads, then restore the caller's setting."""
+    before = torch.get_num_threads()
+    if count != before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if count != before:
+            torch.set_num_threads(before)
 
 
 def _frame_cdfs(stepper: LMStepper, previous: torch.Tensor) -> list[list[int]]:
@@ -39,7 +54,8 @@ def encode_segment_codes(fo: BinaryIO, codes: np.ndarray, lm: LMModel) -> None:
     codes = np.asarray(codes, dtype=np.int64)
     encoder = ArithmeticEncoder(fo)
     previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
-    with torch.inference_mode():  # no autograd bookkeeping per op; same kernels, same bits
+    # No autograd bookkeeping per op (same kernels, same bits), and the LM's own thread count.
+    with torch.inference_mode(), _torch_threads(lm.coding_threads):
         stepper = lm.stepper()
         for t in range(num_frames):
             cdfs = _frame_cdfs(stepper, previous)
@@ -66,7 +82,8 @@ def decode_segment_codes(fo: BinaryIO, lm: LMModel, num_codebooks: int, num_fram
     decoder = ArithmeticDecoder(fo)
     columns: list[list[int]] = []
     previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
-    with torch.inference_mode():  # no autograd bookkeeping per op; same kernels, same bits
+    # No autograd bookkeeping per op (same kernels, same bits), and the LM's own thread count.
+    with torch.inference_mode(), _torch_threads(lm.coding_threads):
         stepper = lm.stepper()
         for _ in range(num_frames):
             cdfs = _frame_cdfs(stepper, previous)

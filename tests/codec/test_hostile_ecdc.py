@@ -60,7 +60,7 @@ class StubLM:
     """
 
     def __init__(self, n_q: int = 32, peak: float | None = None) -> None:
-        self.n_q, self.card, self.calls = n_q, 1024, 0
+        self.n_q, self.card, self.calls, self.coding_threads = n_q, 1024, 0, 1
         self.probas = torch.full((1, 1024, n_q, 1), 1 / 1024)
         if peak is not None:
             self.probas.fill_((1 - peak) / 1023)

@@ -7,13 +7,15 @@ threads (whose short windows differ), and with every window forced onto the refe
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from codec.lm import LMModel
+from codec.lm import LMModel, decode_segment_codes, encode_segment_codes
 from codec.lm import stepper as stepper_module
 from codec.lm.stepper import project_row, window_product, window_rows_match
 
@@ -86,3 +88,25 @@ def test_window_rows_match_predicts_other_data(window: int) -> None:
     pad = torch.zeros(4, 200)
     alone = torch.stack([project_row(rows[0, i], weight, bias, pad) for i in range(window)])
     assert window_rows_match(window, 200, 400) == torch.equal(whole, alone)
+
+
+def test_files_do_not_depend_on_the_callers_thread_count() -> None:
+    # The LM codes with its own thread count (one by default), so a file written by a caller using two threads
+    # decodes in a caller using one, and the same bytes come out; the caller's setting is restored.
+    torch.manual_seed(1)
+    lm = LMModel(n_q=4, past_context=30).eval()
+    codes = np.random.default_rng(2).integers(0, 1024, (4, 40))
+    written = {}
+    before = torch.get_num_threads()
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            buffer = io.BytesIO()
+            encode_segment_codes(buffer, codes, lm)
+            assert torch.get_num_threads() == threads
+            written[threads] = buffer.getvalue()
+            other = io.BytesIO(written[2])
+            np.testing.assert_array_equal(decode_segment_codes(other, lm, 4, 40), codes)
+    finally:
+        torch.set_num_threads(before)
+    assert written[1] == written[2]
