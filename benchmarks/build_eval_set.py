@@ -7,7 +7,10 @@ are written as FLAC under ``OUT/music`` and ``OUT/speech``, with ``OUT/manifest.
 
 Everything is deterministic: tracks, words and offsets are picked by hashing names and by measuring levels.
 
-Usage: ``python benchmarks/build_eval_set.py --out /work/data/eval``, then
+With ``--mono`` every clip is mixed down to one channel (the mean of its channels) before it is written: the set on
+which mono models are compared at equal bitrates (a stereo file would cost a mono model twice the bits).
+
+Usage: ``python benchmarks/build_eval_set.py --out /work/data/eval [--mono]``, then
 ``python -m codec eval OUT/speech --content speech -c ...`` and ``python -m codec eval OUT/music --content music``.
 """
 
@@ -123,8 +126,9 @@ def speech_items(words_root: Path | None, channels_root: Path | None) -> list[di
     return items
 
 
-def build_eval_set(out: Path, cache_dir: Path) -> dict[str, Any]:
-    """Fetch the reserved packages, write the clips and ``manifest.json`` under ``out``; return the manifest."""
+def build_eval_set(out: Path, cache_dir: Path, mono: bool = False) -> dict[str, Any]:
+    """Fetch the reserved packages, write the clips (mixed down to mono if ``mono``) and ``manifest.json`` under
+    ``out``; return the manifest."""
     roots = {package: fetch_package(package, cache_dir) for package in (MUSIC[0], WORDS[0], CHANNELS[0])}
     assert set(roots) <= RESERVED_FOR_EVALUATION  # the evaluation set only ever comes from reserved packages
     items = (music_items(roots[MUSIC[0]]) if roots[MUSIC[0]] is not None else []) + speech_items(
@@ -132,6 +136,8 @@ def build_eval_set(out: Path, cache_dir: Path) -> dict[str, Any]:
     entries = []
     for item in items:
         audio, rate = item.pop("audio"), item.pop("rate")
+        if mono:
+            audio = audio.mean(axis=1, keepdims=True)
         path = out / item.pop("name")
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(path, audio, rate, subtype="PCM_24", format="FLAC")
@@ -142,7 +148,8 @@ def build_eval_set(out: Path, cache_dir: Path) -> dict[str, Any]:
         if text is not None:
             (out / "licences").mkdir(parents=True, exist_ok=True)
             (out / "licences" / f"{package}.copyright").write_text(text, encoding="utf-8")
-    manifest = {"format": "earbench-eval-1", "usage": "python -m codec eval OUT/speech --content speech; "
+    manifest = {"format": "earbench-eval-1", "mono_downmix": mono,
+                "usage": "python -m codec eval OUT/speech --content speech; "
                 "python -m codec eval OUT/music --content music", "files": entries}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     return manifest
@@ -152,8 +159,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None, help="where .deb files are downloaded and unpacked")
+    parser.add_argument("--mono", action="store_true", help="mix every clip down to mono (mean of its channels)")
     args = parser.parse_args()
-    manifest = build_eval_set(args.out, args.cache or default_cache_dir())
+    manifest = build_eval_set(args.out, args.cache or default_cache_dir(), args.mono)
     for entry in manifest["files"]:
         print(f"{entry['path']:40s} {entry['sample_rate']} Hz x{entry['channels']} {entry['duration_s']:6.2f} s")
 
