@@ -55,7 +55,8 @@ class EngineStatus:
     playing: bool
 
 
-def _sounddevice_stream(**kwargs: Any) -> StreamLike:
+def sounddevice_stream(**kwargs: Any) -> StreamLike:
+    """A real PortAudio output stream (float32) with ``kwargs``; PortAudio failures become :class:`AudioEngineError`."""
     sd = import_sounddevice()
     try:
         return sd.OutputStream(dtype="float32", **kwargs)
@@ -97,7 +98,7 @@ class PlaybackEngine:
         self.blocksize = blocksize
         self.fade_ms = fade_ms
         self.idle_stop_s = idle_stop_s
-        self._stream_factory = stream_factory or _sounddevice_stream
+        self._stream_factory = stream_factory or sounddevice_stream
         self._stream: StreamLike | None = None
         self._mixer: SourceMixer | None = None
         self._last_request_s = time.monotonic()

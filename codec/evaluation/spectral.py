@@ -52,7 +52,7 @@ def check_pair(reference: np.ndarray, degraded: np.ndarray) -> tuple[np.ndarray,
     return ref, deg
 
 
-def _stft_magnitude(audio: np.ndarray, window_length: int) -> np.ndarray:
+def stft_magnitude(audio: np.ndarray, window_length: int) -> np.ndarray:
     """``[C, T]`` -> float64 ``[C, frames, bins]`` magnitude, as audiotools/torch.stft compute it for DAC.
 
     Periodic Hann window, ``n_fft`` = window length, hop = window / 4, centred frames with reflect padding of half a
@@ -140,8 +140,8 @@ def mel_distance(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) 
     total = 0.0
     for window_length, n_mels in zip(MEL_WINDOW_LENGTHS, MEL_N_MELS, strict=True):
         bank = mel_filterbank(rate, window_length, n_mels)
-        ref_mel = _stft_magnitude(ref, window_length) @ bank.T
-        deg_mel = _stft_magnitude(deg, window_length) @ bank.T
+        ref_mel = stft_magnitude(ref, window_length) @ bank.T
+        deg_mel = stft_magnitude(deg, window_length) @ bank.T
         total += float(np.mean(np.abs(_log10_clamped(ref_mel, 1.0) - _log10_clamped(deg_mel, 1.0))))
     return total
 
@@ -171,8 +171,8 @@ def stft_distance(reference: np.ndarray, degraded: np.ndarray, sample_rate: int)
     ref, deg = check_pair(reference, degraded)
     total = 0.0
     for window_length in STFT_WINDOW_LENGTHS:
-        ref_mag = _stft_magnitude(ref, window_length)
-        deg_mag = _stft_magnitude(deg, window_length)
+        ref_mag = stft_magnitude(ref, window_length)
+        deg_mag = stft_magnitude(deg, window_length)
         total += float(np.mean(np.abs(_log10_clamped(ref_mag, 2.0) - _log10_clamped(deg_mag, 2.0))))
         total += float(np.mean(np.abs(ref_mag - deg_mag)))
     return total

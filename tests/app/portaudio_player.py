@@ -15,7 +15,7 @@ import numpy as np
 import sounddevice as sd
 
 from app.audio.devices import scan_output_devices
-from app.audio.engine import PlaybackEngine, StreamLike, _sounddevice_stream
+from app.audio.engine import PlaybackEngine, StreamLike, sounddevice_stream
 
 RATE = 48_000
 LENGTH = RATE * 3 // 2  # 1.5 s
@@ -49,7 +49,7 @@ def main() -> None:
                 mixer.select_source(1)  # what the GUI thread would do; taken at the next block's first sample
                 switch["at"] = mixer.position_samples
 
-        return _sounddevice_stream(callback=switching_callback, **kwargs)
+        return sounddevice_stream(callback=switching_callback, **kwargs)
 
     engine = PlaybackEngine(scan.default, stream_factory=stream_factory, blocksize=512)
     engine.load([tone(f) for f in FREQS_HZ], RATE)

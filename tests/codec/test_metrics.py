@@ -21,7 +21,7 @@ from codec.evaluation import (
     stft_distance,
     stoi,
 )
-from codec.evaluation.spectral import MEL_N_MELS, MEL_WINDOW_LENGTHS, _stft_magnitude, mel_filterbank
+from codec.evaluation.spectral import MEL_N_MELS, MEL_WINDOW_LENGTHS, mel_filterbank, stft_magnitude
 
 RATE = 48_000
 
@@ -113,7 +113,7 @@ def test_stft_magnitude_matches_torch_stft(window_length: int) -> None:
         pad_mode="reflect",
         return_complex=True,
     ).abs()
-    np.testing.assert_allclose(_stft_magnitude(x, window_length), expected.transpose(1, 2).numpy(), atol=1e-9)
+    np.testing.assert_allclose(stft_magnitude(x, window_length), expected.transpose(1, 2).numpy(), atol=1e-9)
 
 
 def test_mel_filterbank_is_slaney_area_normalised() -> None:
