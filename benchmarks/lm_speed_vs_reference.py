@@ -1,14 +1,16 @@
 """Speed of our LM entropy coding against the reference ``encodec`` 0.1.1, same weights, same input, same threads.
 
-A 24 kHz reference model with random weights (codebooks drawn from its latents) and a random LM (fixed seed) are
-loaded into ours. The reference's ``compress(..., use_lm=True)`` and ``decompress`` run offline by pointing its model
-table and ``get_lm_model`` at them; ours is ``Codec.encode`` + ``write_ecdc`` with the LM, then ``read_ecdc`` +
-``Codec.decode``. The ``.ecdc`` bytes must be identical and the decoded audio within 1e-4 (the script stops
-otherwise). Times are the best of ``--repeats`` runs under ``torch.inference_mode``, reference and ours alternating.
+For each preset (24 kHz mono at 6 kbps and 48 kHz stereo at 12 kbps by default), a reference model with random
+weights (codebooks drawn from its latents) and a random LM (fixed seed) are loaded into ours. The reference's
+``compress(..., use_lm=True)`` and ``decompress`` run offline by pointing its model table and ``get_lm_model`` at
+them; ours is ``Codec.encode`` + ``write_ecdc`` with the LM, then ``read_ecdc`` + ``Codec.decode``. The ``.ecdc``
+bytes must be identical and the decoded audio within 1e-4 (the script stops otherwise). Times are the best of
+``--repeats`` runs under ``torch.inference_mode``, reference and ours alternating.
 
 The reference is a test oracle (CC BY-NC 4.0): it is imported here and in tests only, never by ``codec``.
 
-Usage: ``python benchmarks/lm_speed_vs_reference.py --seconds 10 --bitrate 6 --threads 1 --out docs/lm_benchmark.md``
+Usage: ``python benchmarks/lm_speed_vs_reference.py --seconds 10 --threads 1 --out docs/lm_benchmark.md``
+(``--case encodec_24khz@3`` to choose presets and bitrates).
 """
 
 from __future__ import annotations
@@ -22,21 +24,24 @@ import time
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from codec.api import Codec
-from codec.config import encodec_24khz
+from codec.config import ModelConfig, encodec_24khz, encodec_48khz
 from codec.ecdc import read_ecdc, write_ecdc
 from codec.lm import LMModel, build_lm
 from codec.model import build_model
 from codec.testing import fill_codebooks_from_latents, synthetic_signal
 
-PRESET = "encodec_24khz"
+CONFIGS: dict[str, Callable[[], ModelConfig]] = {"encodec_24khz": encodec_24khz, "encodec_48khz": encodec_48khz}
+LM_CODEBOOKS = {"encodec_24khz": 32, "encodec_48khz": 16}
+DEFAULT_CASES = ("encodec_24khz@6", "encodec_48khz@12")
 AUDIO_TOLERANCE = 1e-4
 
 
-def _reference_setup(seed: int = 0) -> tuple[types.ModuleType, torch.nn.Module, torch.nn.Module]:
+def _reference_setup(preset: str, seed: int = 0) -> tuple[types.ModuleType, torch.nn.Module, torch.nn.Module]:
     """(encodec module, reference model, reference LM), patched so compress/decompress never download."""
     sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))  # encodec imports it, never uses it here
     import encodec
@@ -44,12 +49,15 @@ def _reference_setup(seed: int = 0) -> tuple[types.ModuleType, torch.nn.Module, 
     compress_module = sys.modules["encodec.compress"]
 
     torch.manual_seed(seed)
-    ref = encodec.EncodecModel.encodec_model_24khz(pretrained=False).eval()
+    factory = getattr(encodec.EncodecModel, f"encodec_model_{preset.removeprefix('encodec_')}")
+    ref = factory(pretrained=False).eval()
     fill_codebooks_from_latents(ref, ref.sample_rate, ref.channels, ref.normalize, seed)
-    ref.name = PRESET
+    ref.name = preset
     torch.manual_seed(seed)
-    ref_lm = encodec.model.LMModel(n_q=32, card=1024, dim=200, num_layers=5, past_context=int(3.5 * 75)).eval()
-    compress_module.MODELS[PRESET] = lambda: ref
+    frame_rate = CONFIGS[preset]().frame_rate
+    ref_lm = encodec.model.LMModel(n_q=LM_CODEBOOKS[preset], card=1024, dim=200, num_layers=5,
+                                   past_context=int(3.5 * frame_rate)).eval()
+    compress_module.MODELS[preset] = lambda: ref
     ref.get_lm_model = lambda: ref_lm
     return encodec, ref, ref_lm
 
@@ -60,24 +68,31 @@ def _timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def run(seconds: float, bitrate: float, threads: int, repeats: int) -> dict[str, float]:
-    """Best times (s) of both sides' encode and decode, the file size and the largest audio difference."""
-    torch.set_num_threads(threads)
-    encodec, ref, ref_lm = _reference_setup()
-    model = build_model(encodec_24khz())
+def _ours(preset: str, ref: torch.nn.Module, ref_lm: torch.nn.Module, threads: int) -> tuple[Codec, LMModel]:
+    """Our codec and LM with the reference's weights; the LM codes with the reference's thread count."""
+    config = CONFIGS[preset]()
+    model = build_model(config)
     model.load_state_dict(ref.state_dict(), strict=True)
-    codec = Codec(model.prepare_for_inference(), name=PRESET)
-    lm: LMModel = build_lm(32, 75)
+    lm: LMModel = build_lm(LM_CODEBOOKS[preset], config.frame_rate)
     lm.load_state_dict(ref_lm.state_dict(), strict=True)
     lm.coding_threads = threads  # the reference's LM codes with torch's thread count
-    x = synthetic_signal(1, int(seconds * 24_000), 24_000, seed=1)[0]
+    return Codec(model.prepare_for_inference(), name=preset), lm
+
+
+def run(preset: str, seconds: float, bitrate: float, threads: int, repeats: int) -> dict[str, float]:
+    """Best times (s) of both sides' encode and decode, the file size and the largest audio difference."""
+    torch.set_num_threads(threads)
+    encodec, ref, ref_lm = _reference_setup(preset)
+    codec, lm = _ours(preset, ref, ref_lm, threads)
+    rate = codec.sample_rate
+    x = synthetic_signal(codec.model.config.channels, int(seconds * rate), rate, seed=1)[0]
     ref.set_target_bandwidth(bitrate)
     best = {"ref_encode": float("inf"), "ref_decode": float("inf"), "our_encode": float("inf"),
             "our_decode": float("inf"), "bytes": 0.0, "max_diff": 0.0}
 
     def our_encode() -> bytes:
         buffer = io.BytesIO()
-        write_ecdc(buffer, codec.encode(x.numpy(), 24_000, bitrate), lm)
+        write_ecdc(buffer, codec.encode(x.numpy(), rate, bitrate), lm)
         return buffer.getvalue()
 
     def our_decode(data: bytes) -> object:
@@ -90,7 +105,7 @@ def run(seconds: float, bitrate: float, threads: int, repeats: int) -> dict[str,
             t, our_bytes = _timed(our_encode)
             best["our_encode"] = min(best["our_encode"], t)
             if our_bytes != ref_bytes:
-                raise SystemExit(f"{seconds:g} s at {bitrate:g} kbps: .ecdc bytes differ from the reference's")
+                raise SystemExit(f"{preset} {seconds:g} s at {bitrate:g} kbps: .ecdc bytes differ from the reference's")
             t, (ref_audio, _) = _timed(lambda: encodec.decompress(ref_bytes))  # type: ignore[misc] # noqa: B023
             best["ref_decode"] = min(best["ref_decode"], t)
             t, our_audio = _timed(lambda: our_decode(our_bytes))  # noqa: B023
@@ -99,26 +114,31 @@ def run(seconds: float, bitrate: float, threads: int, repeats: int) -> dict[str,
             best["max_diff"] = max(best["max_diff"], diff)
             best["bytes"] = float(len(our_bytes))
     if best["max_diff"] > AUDIO_TOLERANCE:
-        raise SystemExit(f"decoded audio differs by {best['max_diff']:.2e} > {AUDIO_TOLERANCE}")
+        raise SystemExit(f"{preset}: decoded audio differs by {best['max_diff']:.2e} > {AUDIO_TOLERANCE}")
     return best
 
 
-def _per_step_ms(step: Callable[[torch.Tensor], object], num_codebooks: int, warm_steps: int, steps: int) -> float:
-    """Mean ms of ``steps`` LM steps on random frames after ``warm_steps`` (the window is then full)."""
+def _per_step_ms(new_stream: Callable[[], Callable[[torch.Tensor], object]], num_codebooks: int,
+                 stream_steps: int, timed_steps: int) -> float:
+    """Mean ms of the last ``timed_steps`` steps of streams of ``stream_steps`` steps (fresh state each, as each
+    segment of a file gets), after one untimed stream, on random frames."""
     generator = torch.Generator().manual_seed(7)
-    frames = torch.randint(1, 1025, (warm_steps + steps, 1, num_codebooks, 1), generator=generator)
+    frames = torch.randint(1, 1025, (stream_steps, 1, num_codebooks, 1), generator=generator)
+    elapsed = 0.0
     with torch.inference_mode():
-        for frame in frames[:warm_steps]:
-            step(frame)
-        start = time.perf_counter()
-        for frame in frames[warm_steps:]:
-            step(frame)
-    return (time.perf_counter() - start) / steps * 1e3
+        for timed in (False, True, True):
+            step = new_stream()
+            for index, frame in enumerate(frames):
+                start = time.perf_counter()
+                step(frame)
+                if timed and index >= stream_steps - timed_steps:
+                    elapsed += time.perf_counter() - start
+    return elapsed / (2 * timed_steps) * 1e3
 
 
-def _floor_ms(lm: LMModel, num_codebooks: int, repeats: int) -> float:
+def _floor_ms(lm: LMModel, num_codebooks: int, repeats: int, window: int) -> float:
     """Mean ms of what one step cannot avoid, run alone: per layer the one-row products (q, key/value row, output,
-    two feed-forward) and the attention over a full window, then the K output layers. A frame's row must be
+    two feed-forward) and the attention over ``window`` frames, then the K output layers. A frame's row must be
     multiplied alone (a row of a larger product has other bits) and attention must run the reference's kernel on
     the same shapes, so no bit-identical step takes less; here the weights also stay warmer in cache than in a
     real step."""
@@ -131,7 +151,7 @@ def _floor_ms(lm: LMModel, num_codebooks: int, repeats: int) -> float:
                      (layer.linear1.weight, layer.linear1.bias), (layer.linear2.weight, layer.linear2.bias)]
     products += [(lm.linears[k].weight, lm.linears[k].bias) for k in range(num_codebooks)]
     rows = {w.shape[1]: torch.randn(1, 1, w.shape[1]) for w, _ in products}
-    heads, window = lm.transformer.layers[0].self_attn.num_heads, lm.past_context + 1
+    heads = lm.transformer.layers[0].self_attn.num_heads
     head_dim = lm.dim // heads
     query = torch.randn(1, heads, 1, head_dim)
     keys = [torch.randn(2, window, heads * head_dim) for _ in lm.transformer.layers]
@@ -153,74 +173,99 @@ def _floor_ms(lm: LMModel, num_codebooks: int, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats * 1e3
 
 
-def step_costs(threads: int, num_codebooks: int, steps: int = 200) -> dict[str, float]:
-    """Per-step ms with a full window: the reference LM, ours, and the one-row-product floor."""
+def _stream_steps(preset: str) -> tuple[int, int]:
+    """(steps of one LM stream, steps to time at its end): at 24 kHz 200 steps once the window (262 frames) is
+    full; at 48 kHz whole 1 s segments, each coded with a fresh LM state, so the window never exceeds 150."""
+    config = CONFIGS[preset]()
+    window = int(3.5 * config.frame_rate)
+    if config.segment_s is None:
+        return window + 200, 200
+    segment = round(config.segment_s * config.frame_rate)
+    return (window + 200, 200) if window < segment else (segment, segment)
+
+
+def step_costs(preset: str, threads: int, num_codebooks: int) -> dict[str, Any]:
+    """Per-step ms in a stream as real files run it: the reference LM, ours, and the floor."""
     torch.set_num_threads(threads)
-    _, _, ref_lm = _reference_setup()
-    lm: LMModel = build_lm(32, 75)
-    lm.load_state_dict(ref_lm.state_dict(), strict=True)
-    warm = lm.past_context + 1
-    state: list[object] = [None, 0]
+    _, ref, ref_lm = _reference_setup(preset)
+    _, lm = _ours(preset, ref, ref_lm, threads)
+    stream_steps, timed_steps = _stream_steps(preset)
 
-    def reference_step(frame: torch.Tensor) -> object:
-        _, state[0], state[1] = ref_lm(frame, state[0], state[1])
-        return None
+    def reference_stream() -> Callable[[torch.Tensor], object]:
+        state: list[object] = [None, 0]
 
-    stepper = lm.stepper()
-    return {"ref_step": _per_step_ms(reference_step, num_codebooks, warm, steps),
-            "our_step": _per_step_ms(stepper.step, num_codebooks, warm, steps),
-            "floor": _floor_ms(lm, num_codebooks, steps)}
+        def step(frame: torch.Tensor) -> None:
+            _, state[0], state[1] = ref_lm(frame, state[0], state[1])
 
+        return step
 
-def step_table(costs: dict[str, float], result: dict[str, float], seconds: float, num_codebooks: int) -> str:
-    """Per-step figures and what a 10x total would leave each step."""
-    frames = seconds * 75
-    budget = (result["ref_encode"] + result["ref_decode"]) / 10 / (2 * frames) * 1e3
-    return "\n".join([
-        "| codebooks | LM step ref / ours (ms) | speed-up | one-row products + attention alone (ms) "
-        "| step speed-up at that floor "
-        "| whole-file 10x leaves per step, model included (ms) |",
-        "|" + "---|" * 6,
-        f"| {num_codebooks} | {costs['ref_step']:.2f} / {costs['our_step']:.2f} "
-        f"| {costs['ref_step'] / costs['our_step']:.2f}x | {costs['floor']:.2f} "
-        f"| {costs['ref_step'] / costs['floor']:.2f}x | {budget:.2f} |",
-    ])
+    # The floor's attention runs over the mean window of the timed steps (a cheaper floor, never a dearer one).
+    mean_window = stream_steps - timed_steps // 2 if timed_steps < stream_steps else stream_steps // 2
+    return {"ref_step": _per_step_ms(reference_stream, num_codebooks, stream_steps, timed_steps),
+            "our_step": _per_step_ms(lambda: lm.stepper().step, num_codebooks, stream_steps, timed_steps),
+            "floor": _floor_ms(lm, num_codebooks, 200, min(mean_window, lm.past_context + 1)),
+            "window": f"{lm.past_context + 1} (full)" if timed_steps < stream_steps else f"1-{stream_steps}"}
 
 
-def table(result: dict[str, float], seconds: float, bitrate: float, threads: int) -> str:
+def row(preset: str, bitrate: float, seconds: float, threads: int, result: dict[str, float]) -> str:
+    """One row of the whole-file table."""
     ref_total = result["ref_encode"] + result["ref_decode"]
     our_total = result["our_encode"] + result["our_decode"]
-    return "\n".join([
-        "| input | bitrate | threads | file | encode ref / ours (s) | decode ref / ours (s) | total ref / ours (s) "
-        "| speed-up | RTF ours (enc+dec) | bytes | max abs diff |",
-        "|" + "---|" * 11,
-        f"| {seconds:g} s, 24 kHz | {bitrate:g} kbps | {threads} | {int(result['bytes'])} B "
-        f"| {result['ref_encode']:.2f} / {result['our_encode']:.2f} "
-        f"| {result['ref_decode']:.2f} / {result['our_decode']:.2f} | {ref_total:.2f} / {our_total:.2f} "
-        f"| {ref_total / our_total:.2f}x | {our_total / seconds:.2f} | identical | {result['max_diff']:.1e} |",
-    ])
+    return (f"| {preset} | {seconds:g} s | {bitrate:g} kbps | {threads} | {int(result['bytes'])} B "
+            f"| {result['ref_encode']:.2f} / {result['our_encode']:.2f} "
+            f"| {result['ref_decode']:.2f} / {result['our_decode']:.2f} | {ref_total:.2f} / {our_total:.2f} "
+            f"| {ref_total / our_total:.2f}x | {our_total / seconds:.2f} | identical | {result['max_diff']:.1e} |")
+
+
+def step_row(preset: str, costs: dict[str, Any], result: dict[str, float], seconds: float,
+             num_codebooks: int) -> str:
+    """One row of the per-step table, with what a 10x faster whole file would leave each step."""
+    steps = 2 * seconds * CONFIGS[preset]().frame_rate  # encode and decode
+    budget = (result["ref_encode"] + result["ref_decode"]) / 10 / steps * 1e3
+    return (f"| {preset} | {num_codebooks} | {costs['window']} "
+            f"| {costs['ref_step']:.2f} / {costs['our_step']:.2f} "
+            f"| {costs['ref_step'] / costs['our_step']:.2f}x | {costs['floor']:.2f} "
+            f"| {costs['ref_step'] / costs['floor']:.2f}x | {budget:.2f} |")
+
+
+FILE_HEADER = ("| model | input | bitrate | threads | file | encode ref / ours (s) | decode ref / ours (s) "
+               "| total ref / ours (s) | speed-up | RTF ours (enc+dec) | bytes | max abs diff |\n" + "|---" * 12 + "|")
+STEP_HEADER = ("| model | codebooks | window (frames) | LM step ref / ours (ms) | speed-up "
+               "| one-row products + attention alone (ms) | step speed-up at that floor "
+               "| whole-file 10x leaves per step, model included (ms) |\n" + "|---" * 8 + "|")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", action="append", default=None,
+                        help=f"PRESET@KBPS, repeatable (default: {' '.join(DEFAULT_CASES)})")
     parser.add_argument("--seconds", type=float, default=10.0, help="input length (default 10)")
-    parser.add_argument("--bitrate", type=float, default=6.0, help="kbps (default 6)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per measurement; the best counts (default 2)")
     parser.add_argument("--out", type=Path, help="also write the result as markdown to this file")
     args = parser.parse_args(argv)
-    result = run(args.seconds, args.bitrate, args.threads, args.repeats)
-    num_codebooks = int(args.bitrate * 1000 / 75 / 10)  # 10 bits per code at 75 frames/s
-    costs = step_costs(args.threads, num_codebooks)
-    text = table(result, args.seconds, args.bitrate, args.threads)
-    steps = step_table(costs, result, args.seconds, num_codebooks)
-    print(text)
-    print()
-    print(steps)
+    file_rows, step_rows = [FILE_HEADER], [STEP_HEADER]
+    for case in args.case or DEFAULT_CASES:
+        preset, _, kbps = case.partition("@")
+        bitrate = float(kbps)
+        result = run(preset, args.seconds, bitrate, args.threads, args.repeats)
+        num_codebooks = round(bitrate * 1000 / CONFIGS[preset]().frame_rate / 10)  # 10 bits per code
+        costs = step_costs(preset, args.threads, num_codebooks)
+        file_rows.append(row(preset, bitrate, args.seconds, args.threads, result))
+        step_rows.append(step_row(preset, costs, result, args.seconds, num_codebooks))
+        print(file_rows[-1], step_rows[-1], sep="\n", flush=True)
+    text, steps = "\n".join(file_rows), "\n".join(step_rows)
+    print(text, steps, sep="\n\n")
     if args.out is not None:
         command = "python benchmarks/lm_speed_vs_reference.py " + " ".join(sys.argv[1:] if argv is None else argv)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(f"""# LM entropy coding: speed against the reference
+        args.out.write_text(markdown(command, text, steps))
+        print(f"\nwritten to {args.out}")
+    return 0
+
+
+def markdown(command: str, text: str, steps: str) -> str:
+    return f"""# LM entropy coding: speed against the reference
 
 Generated by `{command}` on {datetime.date.today().isoformat()}, {platform.processor() or platform.machine()},
 torch {torch.__version__}, Python {platform.python_version()}.
@@ -230,7 +275,10 @@ Whole `.ecdc` encode (model encode + LM coding) and decode (LM decoding + model 
 
 {text}
 
-## Per LM step (window full, 1 thread)
+## Per LM step (1 thread)
+
+The LM starts afresh for each segment, so at 48 kHz (1 s segments) its window holds at most 150 frames: there the
+mean over whole segments is shown; at 24 kHz the steps once the window is full.
 
 {steps}
 
@@ -258,9 +306,7 @@ reference's kernel on a full window; the floor column times exactly those calls,
 would leave each step less time than that floor (last column), so with byte-identical output 10x is out of reach
 here. In a real step the same products take longer (profiled: the output layers ~0.11 ms each, from memory at
 ~7 GB/s) because the step's other data evict the weights; the arithmetic coder is under 5 %.
-""")
-        print(f"\nwritten to {args.out}")
-    return 0
+"""
 
 
 if __name__ == "__main__":
