@@ -171,11 +171,12 @@ class LMModel(nn.Module):
     def past_context(self) -> int:
         return self.transformer.past_context
 
-    def stepper(self) -> LMStepper:
-        """A fresh stream of one-frame steps, bit-identical to :meth:`forward` and faster (see ``codec.lm.stepper``)."""
+    def stepper(self, block_frames: int = 32) -> LMStepper:
+        """A fresh stream of steps, bit-identical to :meth:`forward` one frame at a time and faster; known frames
+        can go in blocks of up to ``block_frames`` (see ``codec.lm.stepper``)."""
         from codec.lm.stepper import LMStepper  # the stepper module builds on this one
 
-        return LMStepper(self)
+        return LMStepper(self, block_frames)
 
     def forward(self, indices: torch.Tensor, states: LMState | None = None,
                 offset: int = 0) -> tuple[torch.Tensor, LMState, int]:

@@ -52,16 +52,21 @@ def encode_segment_codes(fo: BinaryIO, codes: np.ndarray, lm: LMModel) -> None:
     if codes.size and (codes.min() < 0 or codes.max() >= lm.card):
         raise BitstreamError(f"codes outside 0..{lm.card - 1} cannot be LM-coded")
     codes = np.asarray(codes, dtype=np.int64)
+    # What the LM sees before frame t: nothing (zeros) at t = 0, else 1 + the codes of frame t - 1.
+    previous = np.zeros((num_frames, 1, num_codebooks, 1), dtype=np.int64)
+    previous[1:, 0, :, 0] = 1 + codes[:, :-1].T
     encoder = ArithmeticEncoder(fo)
-    previous = torch.zeros(1, num_codebooks, 1, dtype=torch.long)
     # No autograd bookkeeping per op (same kernels, same bits), and the LM's own thread count.
     with torch.inference_mode(), _torch_threads(lm.coding_threads):
         stepper = lm.stepper()
-        for t in range(num_frames):
-            cdfs = _frame_cdfs(stepper, previous)
-            previous = torch.from_numpy(1 + codes[:, t : t + 1]).view(1, num_codebooks, 1)
-            for k, value in enumerate(codes[:, t].tolist()):
-                encoder.push(value, cdfs[k])
+        block = stepper.block_frames  # every frame is known: the stepper runs blocks of them layer by layer
+        for start in range(0, num_frames, block):
+            probas = stepper.steps(torch.from_numpy(previous[start : start + block]))
+            # All columns at once: elementwise float32 ops give each column the bits it would get alone.
+            cdfs = build_stable_quantized_cdf(torch.cat([p[0, :, :, 0] for p in probas], dim=1)).t().tolist()
+            for column, value in zip(cdfs, codes[:, start : start + len(probas)].T.reshape(-1).tolist(),
+                                     strict=True):
+                encoder.push(value, column)
     encoder.flush()
 
 

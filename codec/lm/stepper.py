@@ -88,29 +88,37 @@ def window_rows_match(window: int, dim: int, out_dim: int) -> bool:
 class _LayerCache:
     """One layer's window: its inputs ``[rows, dim]`` and their key/value projections ``[2, rows, 1, dim]``.
 
-    Rows live in buffers twice the window long so that the window is always one contiguous slice, ordered as the
-    reference's ``cat([past, x])``; when the end is reached the window moves back to the start.
+    Rows live in buffers longer than the window so that every frame's window is one contiguous slice, ordered as
+    the reference's ``cat([past, x])``; when a block would not fit, the window moves back to the start.
     """
 
-    def __init__(self, capacity: int, dim: int) -> None:
-        self.capacity = capacity
-        self.inputs = torch.zeros(2 * capacity, dim)
-        self.kv = torch.zeros(2, 2 * capacity, 1, dim)
+    def __init__(self, past_context: int, dim: int, block_frames: int) -> None:
+        self.past_context = past_context
+        rows = 2 * (past_context + 1) + block_frames
+        self.inputs = torch.zeros(rows, dim)
+        self.kv = torch.zeros(2, rows, 1, dim)
         self.start = 0
         self.end = 0
 
-    def append(self, row: torch.Tensor, kv_row: torch.Tensor) -> None:
-        if self.end == self.inputs.shape[0]:
+    def reserve(self, frames: int) -> None:
+        """Make room for ``frames`` more rows after the end."""
+        if self.end + frames > self.inputs.shape[0]:
             kept = self.end - self.start
             self.inputs[:kept] = self.inputs[self.start : self.end].clone()
             self.kv[:, :kept] = self.kv[:, self.start : self.end].clone()
             self.start, self.end = 0, kept
+
+    def append(self, row: torch.Tensor, kv_row: torch.Tensor) -> None:
         self.inputs[self.end].copy_(row)
         self.kv[:, self.end, 0].copy_(kv_row.view(2, -1))
         self.end += 1
 
-    def trim(self, keep: int) -> None:
-        self.start = max(self.start, self.end - keep)
+    def window(self, position: int) -> tuple[int, int]:
+        """Rows the frame at buffer row ``position`` attends to: itself and up to ``past_context`` before it."""
+        return max(self.start, position - self.past_context), position + 1
+
+    def trim(self) -> None:
+        self.start = max(self.start, self.end - self.past_context)
 
 
 class _LayerWeights:
@@ -127,21 +135,28 @@ class _LayerWeights:
 
 
 class LMStepper:
-    """Probabilities of each next frame's codes, one frame per :meth:`step`, equal bit for bit to ``LMModel``.
+    """Probabilities of each next frame's codes, equal bit for bit to ``LMModel`` run one frame at a time.
+
+    :meth:`step` takes one frame (decoding: the next frame depends on what was decoded). :meth:`steps` takes a block
+    of frames known in advance (encoding) and runs it layer by layer, each operation over the whole block before
+    the next: every frame still gets exactly its own one-frame operations, but each weight matrix is read from
+    memory once per block instead of once per frame.
 
     Parameters
     ----------
     lm : LMModel
         The LM (eval mode); its weights are read, not copied.
+    block_frames : int
+        The most frames one :meth:`steps` call takes.
     """
 
-    def __init__(self, lm: LMModel) -> None:
+    def __init__(self, lm: LMModel, block_frames: int = 32) -> None:
         self.lm = lm
         self.offset = 0
+        self.block_frames = block_frames
         transformer = lm.transformer
-        self._past_context = transformer.past_context
         self._layers = [_LayerWeights(layer) for layer in transformer.layers]
-        self._caches = [_LayerCache(self._past_context + 1, lm.dim) for _ in self._layers]
+        self._caches = [_LayerCache(transformer.past_context, lm.dim, block_frames) for _ in self._layers]
         self._pad = torch.zeros(_PAD_ROWS, lm.dim)
         self._masks: dict[int, torch.Tensor] = {}
         for cache, weights in zip(self._caches, self._layers, strict=True):
@@ -150,51 +165,68 @@ class LMStepper:
 
     def step(self, indices: torch.Tensor) -> torch.Tensor:
         """``indices`` int64 ``[1, K, 1]``, ``1 + code`` of the previous frame (0 at first) → ``[1, card, K, 1]``."""
+        return self.steps(indices.unsqueeze(0))[0]
+
+    def steps(self, indices: torch.Tensor) -> list[torch.Tensor]:
+        """``indices`` int64 ``[N, 1, K, 1]`` for N consecutive frames → N probabilities ``[1, card, K, 1]``."""
+        frames = indices.shape[0]
+        if not 0 < frames <= self.block_frames:
+            raise ValueError(f"a block holds 1 to {self.block_frames} frames, got {frames}")
+        xs = [self._input(frame_indices) for frame_indices in indices]
+        for cache, weights in zip(self._caches, self._layers, strict=True):
+            xs = self._layer(weights, cache, xs)
+        linears = self.lm.linears
+        num_codebooks = indices.shape[2]
+        per_codebook = [[F.linear(x, linears[k].weight, linears[k].bias) for x in xs] for k in range(num_codebooks)]
+        return [torch.softmax(torch.stack([per_codebook[k][i] for k in range(num_codebooks)], dim=1)
+                              .permute(0, 3, 1, 2), dim=1) for i in range(frames)]
+
+    def _input(self, indices: torch.Tensor) -> torch.Tensor:
+        """Embedding sum, input norm and position of one frame → ``[1, 1, dim]``."""
         lm = self.lm
         transformer = lm.transformer
-        num_codebooks = indices.shape[1]
-        x = sum([F.embedding(indices[:, k], lm.emb[k].weight) for k in range(num_codebooks)])
+        x = sum([F.embedding(indices[:, k], lm.emb[k].weight) for k in range(indices.shape[1])])
         positions = torch.arange(1).view(1, -1, 1) + self.offset
+        self.offset += 1
         norm_in = transformer.norm_in
         x = F.layer_norm(x, norm_in.normalized_shape, norm_in.weight, norm_in.bias, norm_in.eps)
-        x = x + sin_embedding(positions, lm.dim, transformer.max_period)
-        for cache, weights in zip(self._caches, self._layers, strict=True):
-            x = self._layer(weights, cache, x)
-        self.offset += 1
-        linears = lm.linears
-        logits = torch.stack([F.linear(x, linears[k].weight, linears[k].bias) for k in range(num_codebooks)],
-                             dim=1).permute(0, 3, 1, 2)
-        return torch.softmax(logits, dim=1)
+        return x + sin_embedding(positions, lm.dim, transformer.max_period)
 
-    def _layer(self, weights: _LayerWeights, cache: _LayerCache, x: torch.Tensor) -> torch.Tensor:
-        """``StreamingLayer.forward`` for one frame ``x`` ``[1, 1, dim]`` using and updating ``cache``."""
+    def _layer(self, weights: _LayerWeights, cache: _LayerCache, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """``StreamingLayer.forward`` for each frame ``[1, 1, dim]`` of a block, one operation at a time."""
         w_kv, b_kv = weights.w_kv, weights.b_kv
-        row = x.view(-1)
-        cache.append(row, project_row(row, w_kv, b_kv, self._pad))
-        window = cache.end - cache.start
+        cache.reserve(len(xs))
+        first = cache.end
+        for x in xs:
+            row = x.view(-1)
+            cache.append(row, project_row(row, w_kv, b_kv, self._pad))
+        queries = [F.linear(x.transpose(1, 0), weights.w_q, weights.b_q) for x in xs]
+        attended = [self._attend(weights, cache, q, first + i) for i, q in enumerate(queries)]
+        outs = [F.linear(a, weights.w_out, weights.b_out) for a in attended]
+        cache.trim()
+        layer = weights.layer
+        xs = [layer._norm(layer.norm1, x + out.view(1, 1, -1).transpose(1, 0)) for x, out in zip(xs, outs, strict=True)]
+        hidden = [F.gelu(F.linear(x, layer.linear1.weight, layer.linear1.bias)) for x in xs]
+        ffs = [F.linear(h, layer.linear2.weight, layer.linear2.bias) for h in hidden]
+        return [layer._norm(layer.norm2, x + ff) for x, ff in zip(xs, ffs, strict=True)]
+
+    def _attend(self, weights: _LayerWeights, cache: _LayerCache, q: torch.Tensor, position: int) -> torch.Tensor:
+        """Attention of one frame's query ``q`` ``[1, 1, dim]`` over its window → ``[1, dim]`` (before out_proj)."""
+        start, end = cache.window(position)
+        window = end - start
+        w_kv, b_kv = weights.w_kv, weights.b_kv
         if window_rows_match(window, w_kv.shape[1], w_kv.shape[0]):
-            kv = cache.kv[:, cache.start : cache.end]
+            kv = cache.kv[:, start:end]
         else:  # the reference's whole-window product, on a fresh contiguous copy as its cat() makes
-            keys = cache.inputs[cache.start : cache.end].clone().unsqueeze(0)
+            keys = cache.inputs[start:end].clone().unsqueeze(0)
             kv = window_product(keys, w_kv, b_kv).unflatten(-1, (2, -1)).unsqueeze(0).transpose(0, -2)
             kv = kv.squeeze(-2).contiguous()
-        cache.trim(self._past_context)
-        layer = weights.layer
-        x = layer._norm(layer.norm1, x + self._attend(weights, x, kv[0], kv[1], window))
-        return layer._norm(layer.norm2, x + layer._ff_block(x))
-
-    def _attend(self, weights: _LayerWeights, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                window: int) -> torch.Tensor:
-        """``StreamingLayer._sa_block`` from the projected keys ``k`` and values ``v`` ``[M, 1, dim]``."""
         heads, head_dim = weights.num_heads, weights.head_dim
         mask = self._masks.get(window)
         if mask is None:  # one query seeing its whole window: all zeros, shaped as the reference's float mask
             mask = self._masks[window] = torch.zeros(1, 1, 1, window)
-        q = F.linear(x.transpose(1, 0), weights.w_q, weights.b_q)
         q = q.view(1, heads, head_dim).transpose(0, 1).view(1, heads, 1, head_dim)
-        k = k.view(window, heads, head_dim).transpose(0, 1).view(1, heads, window, head_dim)
-        v = v.view(window, heads, head_dim).transpose(0, 1).view(1, heads, window, head_dim)
+        k = kv[0].view(window, heads, head_dim).transpose(0, 1).view(1, heads, window, head_dim)
+        v = kv[1].view(window, heads, head_dim).transpose(0, 1).view(1, heads, window, head_dim)
         out = F.scaled_dot_product_attention(q, k, v, mask, 0.0, False)
-        out = out.permute(2, 0, 1, 3).reshape(1, heads * head_dim)
-        out = F.linear(out, weights.w_out, weights.b_out).view(1, 1, heads * head_dim)
-        return out.transpose(1, 0)
+        return out.permute(2, 0, 1, 3).reshape(1, heads * head_dim)

@@ -110,3 +110,22 @@ def test_files_do_not_depend_on_the_callers_thread_count() -> None:
     finally:
         torch.set_num_threads(before)
     assert written[1] == written[2]
+
+
+def test_blocks_of_known_frames_equal_single_steps() -> None:
+    # Encoding runs blocks layer by layer; each frame must get the probabilities of one step at a time, through
+    # window fill, trimming and the buffer's moves (blocks of uneven sizes, window of 9 frames).
+    torch.manual_seed(3)
+    lm = LMModel(n_q=3, past_context=9).eval()
+    frames = torch.randint(0, 1025, (50, 1, 3, 1), generator=torch.Generator().manual_seed(4))
+    with torch.inference_mode():
+        single = lm.stepper()
+        expected = [single.step(frame) for frame in frames]
+        blocks = lm.stepper(block_frames=8)
+        got: list[torch.Tensor] = []
+        for start, size in zip([0, 1, 9, 17, 20, 28, 36, 44], [1, 8, 8, 3, 8, 8, 8, 6], strict=True):
+            got += blocks.steps(frames[start : start + size])
+        with pytest.raises(ValueError, match="1 to 8 frames"):
+            blocks.steps(frames[:9])
+    assert len(got) == len(expected)
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
