@@ -1,4 +1,4 @@
-"""The entropy-coding LM one frame at a time, with each layer's key/value projections kept instead of recomputed.
+"""The entropy-coding LM frame by frame, with each layer's key/value projections kept instead of recomputed.
 
 encodec's LM re-projects the keys and values of its whole window (up to ``past_context + 1`` rows, five layers) at
 every frame, which is most of its cost. Keeping each row's projection is only allowed if it has the bits the whole
@@ -10,7 +10,7 @@ CPU and thread count, so it is measured, not assumed: :func:`window_rows_match` 
 of random rows with the cached row products, once per window size, thread count and weight shape in a process
 (the GEMM's path does not depend on the values it multiplies). A step whose window size fails runs the
 reference's whole-window product instead. Everything else runs the very ops of :class:`~codec.lm.model.LMModel`
-on the same shapes.
+on the same shapes; frames known in advance (encoding) only run them in another order, see :class:`LMStepper`.
 """
 
 from __future__ import annotations
