@@ -18,87 +18,27 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+sys.path.append(str(ROOT / "packaging"))  # the sibling modules below, also when this file is loaded by path
 
 import numpy as np  # noqa: E402
-import soundfile  # noqa: E402
-import yaml  # noqa: E402
-from PySide6.QtCore import QEvent, QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from screenshot_listening import conditions_by_path, example_design, made_up_ratings, mean_score, open_runner  # noqa: E402
+from screenshot_setup import DEVICE, Shot, prepared_window, save, settle, silent_stream, wait_until  # noqa: E402
 
-from app import paths  # noqa: E402
-from app.audio.devices import DeviceScan, OutputDevice  # noqa: E402
+from app.audio.devices import DeviceScan  # noqa: E402
 from app.audio.engine import PlaybackEngine  # noqa: E402
-from app.core.conditions import MODEL, ConditionAnalysis  # noqa: E402
-from app.core.listening.anchors import anchor_recipe, render_anchors  # noqa: E402
-from app.core.listening.design import TestDesign, load_design  # noqa: E402
-from app.core.listening.randomise import draw_plan  # noqa: E402
-from app.core.listening.storage import Answer, Storage  # noqa: E402
-from app.main import Services, build_services, create_main_window, parse_args  # noqa: E402
+from app.core.listening.storage import Storage  # noqa: E402
+from app.main import build_services  # noqa: E402
 from app.ui.listening.results_view import ResultsWindow  # noqa: E402
-from app.ui.listening.runner import TestRunnerWindow  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
 
-WINDOW_SIZE = (1360, 940)
-TEST_WINDOW_SIZE = (1100, 700)
 RESULTS_WINDOW_SIZE = (1320, 760)
-#: Xvfb has no sound card: the engine gets this stand-in device and a stream that never plays.
-DEVICE = OutputDevice(0, "Built-in output", "ALSA", 2, 48_000, True)
-#: The example clip: speech up to here, then plucked notes (two test items).
-SPEECH_END_S = 3.27
-#: Made-up mean MUSHRA scores of the results screenshot, by signal (systems get theirs from their bitrate).
-FIXED_SCORES = {"reference": 98.0, "anchor_lp70": 55.0, "anchor_lp35": 22.0}
-LISTENERS = ("ana", "ben", "chloe", "dev", "emil", "fatima", "gus", "hana")
-#: This listener rates the hidden reference low on every item: post-screening excludes them (and says why).
-CARELESS_LISTENER = "gus"
-
-
-@dataclass
-class Shot:
-    """What the screen functions share: the prepared main window, the output folder and a scratch folder."""
-
-    window: MainWindow
-    out: Path
-    work: Path
-    designs: dict[str, TestDesign] = field(default_factory=dict)
-
-    def engine(self) -> PlaybackEngine:
-        """A silent engine for a test window."""
-        return PlaybackEngine(DEVICE, stream_factory=_silent_stream)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
-    """Process events until ``condition()`` holds; raises TimeoutError."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        QApplication.processEvents()
-        time.sleep(0.02)
-
-
-def settle(seconds: float = 0.5) -> None:
-    """Let layouts and repaints finish, and delete replaced widgets (``processEvents`` alone never does)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        time.sleep(0.02)
-
-
-def save(widget: QWidget, path: Path) -> Path:
-    """Grab ``widget`` as it is on screen and write a PNG."""
-    if not widget.grab().save(str(path), "PNG"):
-        raise OSError(f"cannot write {path}")
-    print(f"wrote {path}")
-    return path
 
 
 # ------------------------------------------------------------------------------------------------ workspace
@@ -160,100 +100,19 @@ def screen_about(shot: Shot) -> Path:
 
 
 # ------------------------------------------------------------------------------------------- listening tests
-def _condition_id(analysis: ConditionAnalysis) -> str:
-    spec = analysis.spec
-    return f"{spec.kind}_{spec.value:g}".replace(".", "_")
-
-
-def _condition_label(shot: Shot, analysis: ConditionAnalysis) -> str:
-    spec = analysis.spec
-    if spec.kind != MODEL or spec.model_id is None:
-        return spec.label
-    entry = shot.window.catalog.entry(spec.model_id)
-    name = Path(entry.source).stem if spec.model_id.startswith("file:") else spec.model_id
-    return f"{name} {spec.value:g} kbps"
-
-
-def example_design(shot: Shot, test_type: str, options: dict[str, object]) -> TestDesign:
-    """A design of two items (the clip's speech and its notes) with every condition the window rendered."""
-    if test_type in shot.designs:
-        return shot.designs[test_type]
-    window, folder = shot.window, shot.work / "design"
-    clip = window.state.clip
-    assert clip is not None
-    rate = clip.sample_rate
-    split = round((SPEECH_END_S if clip.duration_s > SPEECH_END_S + 1.0 else clip.duration_s / 2) * rate)
-    parts = {"speech": slice(0, split), "notes": slice(split, None)}
-    analyses = [a for a in window.workspace.conditions.analyses() if a is not None]
-    conditions = {_condition_id(a): {"label": _condition_label(shot, a), **_bitrate(a)} for a in analyses}
-    items = []
-    for item, part in parts.items():
-        files = {"reference": _write(folder / f"{item}_reference.wav", clip.audio[:, part], rate)}
-        for analysis in analyses:
-            cid = _condition_id(analysis)
-            files[cid] = _write(folder / f"{item}_{cid}.wav", analysis.audio[:, part], rate)
-        reference = files.pop("reference")
-        items.append({"id": item, "reference": reference, "conditions": files})
-    mapping = {
-        "format_version": 1, "id": f"example-{test_type}", "name": f"Example {test_type.upper()} test",
-        "description": "Made by packaging/screenshots.py from the example clip.", "type": test_type,
-        "seed": 20261126, "conditions": conditions, "items": items, test_type: options,
-    }
-    path = folder / f"{test_type}.yaml"
-    path.write_text(yaml.safe_dump(mapping, sort_keys=False), encoding="utf-8")
-    shot.designs[test_type] = design = load_design(path)
-    return design
-
-
-def _bitrate(analysis: ConditionAnalysis) -> dict[str, float]:
-    requested = analysis.spec.requested_kbps
-    return {} if requested is None else {"bitrate_kbps": float(requested)}
-
-
-def _write(path: Path, audio: np.ndarray, sample_rate: int) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(str(path), np.ascontiguousarray(audio.T), sample_rate, subtype="FLOAT")
-    return path.name
-
-
-def _runner(shot: Shot, design: TestDesign, listener: str) -> tuple[TestRunnerWindow, Storage]:
-    storage = Storage(shot.work / f"{design.id}.sqlite")
-    runner = TestRunnerWindow(storage, shot.engine(), shot.work / "bundles", anchor_dir=shot.work / "anchors")
-    runner.resize(*TEST_WINDOW_SIZE)
-    runner.show()
-    runner.open_design(design.source or design.base_dir)
-    runner.listener_edit.setText(listener)
-    runner.start(listener)
-    wait_until(lambda: not runner.preparing, 120.0)  # MUSHRA anchors render in a background job first
-    if runner.session is None:
-        raise RuntimeError(f"the test did not start: {runner.notices.notice_text('open')}")
-    return runner, storage
-
-
-def _conditions_by_path(shot: Shot, design: TestDesign) -> dict[Path, str]:
-    """Which condition each file of the design (and each anchor) is: for plausible made-up ratings."""
-    found: dict[Path, str] = {}
-    for item in design.items:
-        found[item.reference] = "reference"
-        found.update({path: cid for cid, path in item.conditions.items()})
-    for anchors in render_anchors(design, shot.work / "anchors").values():
-        found.update({path: aid for aid, path in anchors.items()})
-    return found
-
-
 def screen_mushra(shot: Shot) -> Path:
     """A MUSHRA page mid-session: training done, some signals rated, the playing one's slider enabled."""
     design = example_design(shot, "mushra", {"training": True, "require_max_rating": False})
-    runner, storage = _runner(shot, design, "ana")
+    runner, storage = open_runner(shot, design, "ana")
     runner.end_training()
     page, view = runner.page_widget, runner.session.page if runner.session else None
     assert page is not None and view is not None
-    which = _conditions_by_path(shot, design)
+    which = conditions_by_path(shot, design)
     rng = np.random.default_rng(3)
     page.hear("ref")
     for stimulus in view.stimuli[:4]:
         page.hear(stimulus.key)
-        score = _mean_score(design, which[stimulus.path]) + rng.normal(0.0, 5.0)
+        score = mean_score(design, which[stimulus.path]) + rng.normal(0.0, 5.0)
         page.sliders[stimulus.key].slider.setValue(int(np.clip(round(score), 0, 100)))
     page.hear(view.stimuli[4].key)
     settle()
@@ -266,7 +125,7 @@ def screen_mushra(shot: Shot) -> Path:
 def screen_abx(shot: Shot) -> Path:
     """An ABX trial: two trials answered, A and X played on the third, no answer yet."""
     design = example_design(shot, "abx", {"trials_per_item": 16, "allow_dont_know": True, "show_running_score": False})
-    runner, storage = _runner(shot, design, "ben")
+    runner, storage = open_runner(shot, design, "ben")
     page, session = runner.page_widget, runner.session
     assert page is not None and session is not None
     for choice in ("A", "B"):
@@ -281,36 +140,6 @@ def screen_abx(shot: Shot) -> Path:
     runner.close()
     storage.close()
     return path
-
-
-def _mean_score(design: TestDesign, condition: str) -> float:
-    """Made-up mean scores: fixed for the reference and anchors, rising with bitrate for the systems."""
-    if condition in FIXED_SCORES:
-        return FIXED_SCORES[condition]
-    bitrate = design.conditions[condition].bitrate_kbps or 6.0
-    return float(np.clip(30.0 + 17.0 * np.log2(bitrate / 1.5), 25.0, 90.0))
-
-
-def made_up_ratings(shot: Shot, design: TestDesign, storage: Storage) -> None:
-    """Store a finished MUSHRA session per listener with noisy ratings around :func:`_mean_score`."""
-    storage.register_test(design, anchor_recipe=anchor_recipe())
-    rng = np.random.default_rng(11)
-    signals = ["reference", "anchor_lp35", "anchor_lp70", *design.conditions]
-    for listener in LISTENERS:
-        record = storage.create_session(design.id, listener, lambda n: draw_plan(design, n).to_json(),
-                                        app_version="screenshots", transducer="headphones")
-        bias = rng.normal(0.0, 4.0)
-        for page, plan in enumerate(draw_plan(design, record.session_number).pages):
-            answers = []
-            for condition in signals:
-                mean = 75.0 if condition == "reference" and listener == CARELESS_LISTENER else _mean_score(
-                    design, condition)
-                score = 100.0 if condition == "reference" and mean > 95 and rng.random() < 0.7 else mean + bias
-                rating = float(np.clip(round(score + rng.normal(0.0, 7.0)), 0, 100))
-                answers.append(Answer(record.id, page, 0, plan.item, condition, rating=rating,
-                                      time_ms=int(rng.integers(40_000, 120_000)), n_plays=int(rng.integers(2, 9))))
-            storage.record_answers(answers)
-        storage.finish_session(record.id)
 
 
 def screen_results(shot: Shot) -> Path:
@@ -359,46 +188,6 @@ def selected_screens(only: Sequence[str] | None) -> list[Callable[[Shot], Path]]
     return [screen for name, screen in SCREENS.items() if not only or name in only]
 
 
-def bundled_models() -> list[Path]:
-    """Model files shipped in ``resources/models``."""
-    models = ROOT / "resources" / "models"
-    return sorted(p for p in models.glob("*") if p.suffix in (".th", ".safetensors")) if models.is_dir() else []
-
-
-def choose_model(window: MainWindow, folder: Path) -> None:
-    """Select the bundled model (found by the catalog, or opened as a file), else an installed one, else a
-    random-weight model made here; returns once the toolbar shows it."""
-    wait_until(lambda: not window.runner.is_busy("models"), 120)
-    models = (ROOT / "resources" / "models").resolve()
-    entries = window.catalog.entries()
-    bundled = next((e for e in entries if Path(e.source).resolve().parent == models), None)
-    if bundled is not None or (entries and not bundled_models()):
-        entry = bundled or entries[0]
-        window.toolbar.set_models(entries, entry.model_id)
-        window._on_selection_changed(window.toolbar.model_id, window.toolbar.bitrate_kbps)
-        return
-    if bundled_models():
-        path = bundled_models()[0]
-    else:
-        from codec.testing import random_codec_checkpoint
-
-        path = random_codec_checkpoint(folder / "random_24khz.safetensors")
-    window.open_model_file(path)
-    wait_until(lambda: str(window.toolbar.model_id or "").startswith("file:"), 120)
-
-
-def prepared_window(services: Services, work: Path) -> MainWindow:
-    """The main window with the example clip open and its default conditions rendered."""
-    window = create_main_window(parse_args([]), services)
-    window.resize(*WINDOW_SIZE)
-    window.show()
-    choose_model(window, work)
-    window.open_file(paths.example_clip_path())
-    wait_until(lambda: window.state.clip is not None, 60)
-    wait_until(lambda: not window.workspace.rendering and window.workspace.analysis(0) is not None, 900)
-    return window
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_arguments(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -406,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)  # leave the user's alone
-        services = build_services(engine=PlaybackEngine(DEVICE, stream_factory=_silent_stream))
+        services = build_services(engine=PlaybackEngine(DEVICE, stream_factory=silent_stream))
         window = prepared_window(services, work)
         shot = Shot(window, args.out, work)
         for screen in selected_screens(args.only):
@@ -414,20 +203,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         window.close()
         services.close()
     del app
-
-
-class _silent_stream:  # noqa: N801 - stands in for sounddevice.OutputStream; never plays
-    def __init__(self, **kwargs: object) -> None:
-        self.active = False
-
-    def start(self) -> None:
-        self.active = True
-
-    def stop(self) -> None:
-        self.active = False
-
-    def close(self) -> None:
-        self.active = False
 
 
 if __name__ == "__main__":

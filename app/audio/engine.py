@@ -12,38 +12,18 @@ idle app does not hold the device. Both happen on the GUI thread, so they cannot
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from app.audio.devices import OutputDevice, import_sounddevice
+from app.audio.devices import OutputDevice
 from app.audio.mixer import SourceMixer
+from app.audio.stream import AudioEngineError, StreamFactory, StreamLike, sounddevice_stream
 
 #: How long ``load``/``close`` wait for the callback to finish a stop fade before cutting the stream.
 STOP_WAIT_S = 0.1
-
-
-class AudioEngineError(Exception):
-    """Playback cannot happen (no device, or the device refused the stream); the message is for the user."""
-
-
-class StreamLike(Protocol):
-    """The part of ``sounddevice.OutputStream`` the engine uses."""
-
-    @property
-    def active(self) -> bool: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-#: Builds a stream: ``factory(samplerate=, channels=, blocksize=, device=, callback=)``.
-StreamFactory = Callable[..., StreamLike]
 
 
 @dataclass(frozen=True)
@@ -53,15 +33,6 @@ class EngineStatus:
     position_samples: int
     active_source: int
     playing: bool
-
-
-def sounddevice_stream(**kwargs: Any) -> StreamLike:
-    """A real PortAudio output stream (float32) with ``kwargs``; PortAudio failures become :class:`AudioEngineError`."""
-    sd = import_sounddevice()
-    try:
-        return sd.OutputStream(dtype="float32", **kwargs)
-    except sd.PortAudioError as exc:
-        raise AudioEngineError(f"The audio device refused the stream: {exc}") from exc
 
 
 class PlaybackEngine:

@@ -18,6 +18,9 @@ the other one writes.
 :meth:`render` allocates no sample buffers: it writes into the caller's block through slices of preallocated ramps
 (``np.copyto``, then in-place ``np.multiply(..., out=)`` on equal shapes, since a broadcasting ufunc would buffer);
 only small Python objects (ints, array views) are created and freed.
+
+This module holds the GUI thread's half (validation, requests, preallocated ramps); the audio thread's half
+(``render`` and its fade state machine) is :class:`~app.audio.block_renderer.BlockRenderer`, the base class.
 """
 
 from __future__ import annotations
@@ -26,9 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-_SILENT, _FADE_IN, _FULL, _FADE_OUT = range(4)
-# What happens when a fade-out reaches zero; a lower value wins when several are pending.
-_AFTER_STOP, _AFTER_SEEK, _AFTER_RESUME = range(3)
+from app.audio.block_renderer import AFTER_STOP, SILENT, BlockRenderer
 
 MAX_FADE_MS = 20.0
 
@@ -58,7 +59,7 @@ def _same_buffer(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.strides == b.strides and a.ctypes.data == b.ctypes.data
 
 
-class SourceMixer:
+class SourceMixer(BlockRenderer):
     """Plays one of several aligned sources, switching sample-synchronously.
 
     Parameters
@@ -100,8 +101,8 @@ class SourceMixer:
         self._req_loop: tuple[int, int] | None = None
         # State: owned by the audio thread.
         self._sources = arrays
-        self._mode = _SILENT
-        self._after = _AFTER_STOP
+        self._mode = SILENT
+        self._after = AFTER_STOP
         self._ramp = 0
         self._pos = 0
         self._active = 0
@@ -193,142 +194,3 @@ class SourceMixer:
         """Apply pending requests now; call only while no audio callback can run (the stream is stopped)."""
         self._apply_requests()
         self._publish()
-
-    # --------------------------------------------------------------- audio thread
-    def render(self, out: np.ndarray) -> bool:
-        """Fill ``out`` (float32 [frames, channels_out]) with the next block; return whether still playing."""
-        out.fill(0.0)
-        self._apply_requests()
-        frames = out.shape[0]
-        done = 0
-        while done < frames and self._mode != _SILENT:
-            done += self._render_segment(out, done, frames - done)
-        self._publish()
-        return self._mode != _SILENT
-
-    def _publish(self) -> None:
-        self.position_samples = self._pos
-        self.active_source = self._active
-        self.playing = self._mode != _SILENT
-
-    def _apply_requests(self) -> None:
-        loop = self._req_loop
-        if loop is not self._loop:
-            self._loop = loop
-            if loop is not None and not loop[0] <= self._pos < loop[1]:
-                self._seek_to(loop[0])
-        serial, target = self._req_seek
-        if serial != self._seen_seek:
-            self._seen_seek = serial
-            self._seek_to(target)
-        serial, want_playing = self._req_transport
-        if serial != self._seen_transport:
-            self._seen_transport = serial
-            if not want_playing:
-                self._fade_out(_AFTER_STOP)
-            elif self._mode == _SILENT:
-                self._start()
-            elif self._mode == _FADE_OUT and self._after == _AFTER_STOP:
-                self._after = _AFTER_RESUME
-        sources = self._req_sources
-        if sources is not self._sources:
-            active = self._active
-            if self._mode == _SILENT or (active < len(sources) and sources[active] is self._sources[active]):
-                self._sources = sources
-            else:
-                self._fade_out(_AFTER_RESUME)
-        if self._mode in (_FADE_IN, _FULL) and min(self._req_source, len(self._sources) - 1) != self._active:
-            self._fade_out(_AFTER_RESUME)
-
-    def _seek_to(self, target: int) -> None:
-        if self._mode == _SILENT:
-            self._pos = target
-        else:
-            self._seek_target = target
-            self._fade_out(_AFTER_SEEK)
-
-    def _start(self) -> None:
-        loop = self._loop
-        if self._pos >= self.num_samples:
-            self._pos = 0
-        if loop is not None and not loop[0] <= self._pos < loop[1]:
-            self._pos = loop[0]
-        self._fade_in()
-
-    def _fade_in(self) -> None:
-        self._sources = self._req_sources
-        self._active = min(self._req_source, len(self._sources) - 1)
-        self._ramp = 0
-        self._mode = _FADE_IN if self.fade_samples else _FULL
-
-    def _fade_out(self, after: int) -> None:
-        if self._mode == _SILENT:
-            return
-        if self._mode == _FADE_OUT:
-            self._after = min(self._after, after)
-            return
-        # From a fade-in at k, continue down from the same gain: fade_out[N - k] == fade_in[k - 1].
-        self._ramp = self.fade_samples - self._ramp if self._mode == _FADE_IN else 0
-        self._mode = _FADE_OUT
-        self._after = after
-        if self._ramp >= self.fade_samples:
-            self._finish_fade_out()
-
-    def _finish_fade_out(self) -> None:
-        if self._after == _AFTER_STOP:
-            self._mode = _SILENT
-            self._ramp = 0
-            return
-        if self._after == _AFTER_SEEK:
-            self._pos = self._seek_target
-        self._fade_in()
-
-    def _end_of_item(self) -> None:
-        if self._mode == _FADE_OUT and self._after == _AFTER_SEEK:
-            self._finish_fade_out()
-            return
-        self._mode = _SILENT
-        self._ramp = 0
-        self._pos = self._loop[0] if self._loop is not None else 0
-
-    def _render_segment(self, out: np.ndarray, offset: int, available: int) -> int:
-        """Render up to ``available`` frames in which no gain changes shape; return how many were rendered."""
-        pos = self._pos
-        loop = self._loop
-        looping = loop is not None and pos < loop[1]
-        loop_start, end = loop if looping and loop is not None else (0, self.num_samples)
-        if pos >= end:
-            self._end_of_item()
-            return 0
-        fades = self.fade_samples
-        n = min(available, end - pos)
-        edge = None
-        edge_at = 0
-        if pos >= end - fades:  # the last fade before the loop end or the item end
-            edge, edge_at = self._ramp_out, pos - (end - fades)
-        else:
-            n = min(n, end - fades - pos)
-            if looping and loop_start <= pos < loop_start + fades:  # the first fade after a wrap
-                edge, edge_at = self._ramp_in, pos - loop_start
-                n = min(n, fades - edge_at)
-        mode = self._mode
-        ramp = self._ramp_in if mode == _FADE_IN else self._ramp_out if mode == _FADE_OUT else None
-        if ramp is not None:
-            n = min(n, fades - self._ramp)
-        source = self._sources[self._active][pos : pos + n]
-        target = out[offset : offset + n]
-        np.copyto(target, source)  # a mono source broadcasts to every output channel
-        if ramp is not None:
-            np.multiply(target, ramp[self._ramp : self._ramp + n], out=target)
-        if edge is not None:
-            np.multiply(target, edge[edge_at : edge_at + n], out=target)
-        pos += n
-        self._pos = loop_start if looping and pos == end else pos
-        if ramp is not None:
-            self._ramp += n
-            if self._ramp >= fades:
-                if mode == _FADE_IN:
-                    self._mode = _FULL
-                else:
-                    self._finish_fade_out()
-        return n

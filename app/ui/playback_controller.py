@@ -8,7 +8,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.audio.devices import OutputDevice
-from app.audio.engine import AudioEngineError, EngineStatus, PlaybackEngine
+from app.audio.engine import EngineStatus, PlaybackEngine
+from app.audio.stream import AudioEngineError
 from app.core.audition import ORIGINAL, RECONSTRUCTION, loop_region
 
 POLL_INTERVAL_MS = 33

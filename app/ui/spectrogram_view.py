@@ -15,7 +15,7 @@ shift-drag to draw a new one (:mod:`app.ui.loop_region`); the three regions foll
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.core.frequency_scale import (
@@ -33,63 +33,10 @@ from app.core.spectrogram import (
     Spectrogram,
 )
 from app.ui.loop_region import LoopRegionItem, LoopViewBox
+from app.ui.spectrogram_panel import SpectrogramPanel
 
-_PLAYHEAD_PEN = (255, 255, 255)
-_BAND_LIMIT_PEN = (80, 220, 255)
-_LOOP_BRUSH = (255, 255, 255, 30)
-_LOOP_PEN = (255, 255, 255, 120)
-_PLACEHOLDER_COLOUR = (200, 200, 200)
 NO_CLIP_TEXT = "Open an audio file to see its spectrogram"
 NO_RENDER_TEXT = "Render to compare with the codec"
-
-
-class _Panel:
-    """One plot of the stack: its image, play head, band-limit line and placeholder text."""
-
-    def __init__(self, plot: pg.PlotItem, title: str, placeholder: str) -> None:
-        self.plot = plot
-        plot.setTitle(title, size="9pt")
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setLabel("left", "frequency", units="Hz")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        plot.addItem(self.image)
-        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(_PLAYHEAD_PEN, width=1))
-        plot.addItem(self.playhead)
-        self.loop = LoopRegionItem(
-            movable=True, brush=pg.mkBrush(_LOOP_BRUSH), pen=pg.mkPen(_LOOP_PEN, style=Qt.PenStyle.DashLine)
-        )
-        self.loop.setVisible(False)
-        plot.addItem(self.loop, ignoreBounds=True)
-        self.band_limit = pg.InfiniteLine(
-            pos=0.0,
-            angle=0,
-            movable=False,
-            pen=pg.mkPen(_BAND_LIMIT_PEN, width=1, style=Qt.PenStyle.DashLine),
-            label="",
-            labelOpts={"position": 0.02, "color": _BAND_LIMIT_PEN, "anchors": [(0, 1), (0, 1)]},
-        )
-        self.band_limit.setVisible(False)
-        plot.addItem(self.band_limit, ignoreBounds=True)
-        # Parented to the view box, not added to the plot: it stays put in screen space whatever the zoom.
-        self.placeholder = pg.TextItem(placeholder, color=_PLACEHOLDER_COLOUR, anchor=(0, 0))
-        self.placeholder.setParentItem(plot.getViewBox())
-        self.placeholder.setPos(8, 8)
-        #: The spectrogram drawn, on the displayed frequency axis (None: the placeholder shows).
-        self.shown: Spectrogram | None = None
-
-    def show(self, spectrogram: Spectrogram | None, levels: tuple[float, float]) -> None:
-        """Draw ``spectrogram`` (already on the displayed frequency axis), or the placeholder (None)."""
-        self.shown = spectrogram
-        if spectrogram is None:
-            self.image.clear()
-            self.image.setVisible(False)
-            self.placeholder.setVisible(True)
-            return
-        self.image.setImage(spectrogram.db, autoLevels=False, levels=levels)
-        self.image.setRect(QRectF(*spectrogram.extent))
-        self.image.setVisible(True)
-        self.placeholder.setVisible(False)
 
 
 class SpectrogramView(QWidget):
@@ -110,9 +57,9 @@ class SpectrogramView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
-        self.original = _Panel(self._add_plot(0), "Original", NO_CLIP_TEXT)
-        self.codec = _Panel(self._add_plot(1), "Codec", NO_RENDER_TEXT)
-        self.difference = _Panel(self._add_plot(2), "Difference (codec - original)", NO_RENDER_TEXT)
+        self.original = SpectrogramPanel(self._add_plot(0), "Original", NO_CLIP_TEXT)
+        self.codec = SpectrogramPanel(self._add_plot(1), "Codec", NO_RENDER_TEXT)
+        self.difference = SpectrogramPanel(self._add_plot(2), "Difference (codec - original)", NO_RENDER_TEXT)
         self.difference.plot.setLabel("bottom", "time", units="s")
         for panel in (self.codec, self.difference):
             panel.plot.setXLink(self.original.plot)
@@ -144,7 +91,7 @@ class SpectrogramView(QWidget):
         return self.graphics.addPlot(row=row, col=0, viewBox=LoopViewBox())
 
     @property
-    def panels(self) -> tuple[_Panel, _Panel, _Panel]:
+    def panels(self) -> tuple[SpectrogramPanel, SpectrogramPanel, SpectrogramPanel]:
         """Original, codec, difference."""
         return self.original, self.codec, self.difference
 

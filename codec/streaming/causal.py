@@ -15,7 +15,8 @@ import torch
 
 from codec.model import EncodecModel
 from codec.quantization import check_bitrate
-from codec.streaming.layers import StreamingSequential, UnsupportedStreamingError, wrap_stack
+from codec.streaming.layers import UnsupportedStreamingError
+from codec.streaming.stack import StreamingSequential, wrap_stack
 
 __all__ = ["StreamingDecoder", "StreamingEncoder", "check_streamable"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from codec.model import EncodecModel
 from codec.streaming.causal import check_streamable
-from codec.streaming.layers import wrap_stack
+from codec.streaming.stack import wrap_stack
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Stateful, chunk-by-chunk versions of the causal SEANet layers, computing the offline values.
 
+This file holds the interface and the single layers; :mod:`codec.streaming.stack` chains them and wraps a model.
+
 Each wrapper holds one layer's state and maps a chunk of new input ``[B, C_in, n]`` to the outputs it makes
 ready ``[B, C_out, m]`` (``m`` may be 0); :meth:`flush` ends the input and returns the outputs that only the end
 of the signal decides. The state per layer is what the reference's padding rules (spec §1.3) make it depend on:
@@ -9,8 +11,7 @@ of the signal decides. The state per layer is what the reference's padding rules
   at the end, the right "extra" padding (reflection of the last samples) that fills the last strided window;
 * the LSTM: ``(h, c)`` of each layer;
 * a causal transposed conv (kernel ``2s``, right trim ``s``): the previous input frame, whose overlap tail is
-  the second half of the next output block;
-* a residual unit: the shortcut's outputs that wait for the (start-delayed) block branch.
+  the second half of the next output block.
 
 ``count(n)`` is the number of outputs ready after ``n`` inputs; it is pure arithmetic, used for the latency.
 """
@@ -32,7 +33,8 @@ class UnsupportedStreamingError(ValueError):
     """The model has a layer that cannot stream exactly (non-causal, group norm, unusual kernel)."""
 
 
-def _cat(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+def cat_chunks(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+    """Chunks ``[B, C, n]`` joined in time; a missing (None) or empty one is skipped."""
     if a is None or a.shape[-1] == 0:
         return b
     if b is None or b.shape[-1] == 0:
@@ -81,7 +83,7 @@ class StreamingConv1d(StreamingLayer):
 
     def step(self, x: torch.Tensor) -> torch.Tensor | None:
         self.seen += x.shape[-1]
-        buffer = _cat(self.buffer, x)
+        buffer = cat_chunks(self.buffer, x)
         if buffer is None:
             return None
         if not self.started:
@@ -228,92 +230,3 @@ class StreamingConvTranspose1d(StreamingLayer):
             y = self.module.convtr(torch.cat([self.previous, x], dim=-1))[..., s : s + frames * s]
         self.previous = x[..., -1:]
         return y
-
-
-class StreamingSequential(StreamingLayer):
-    """Layers in a row; :meth:`flush` flushes each in turn, feeding its last outputs to the next."""
-
-    def __init__(self, layers: list[StreamingLayer]) -> None:
-        self.layers = layers
-
-    def count(self, n: int) -> int:
-        for layer in self.layers:
-            n = layer.count(n)
-        return n
-
-    def step(self, x: torch.Tensor) -> torch.Tensor | None:
-        out: torch.Tensor | None = x
-        for layer in self.layers:
-            if out is None:
-                return None
-            out = layer.step(out)
-        return out
-
-    def flush(self) -> torch.Tensor | None:
-        out: torch.Tensor | None = None
-        for layer in self.layers:
-            ready = layer.step(out) if out is not None else None
-            out = _cat(ready, layer.flush())
-        return out
-
-
-class StreamingResidual(StreamingLayer):
-    """``shortcut(x) + block(x)``; shortcut outputs wait until the block, delayed at the start, catches up."""
-
-    def __init__(self, unit: nn.Module, offline_kernels: bool = True) -> None:
-        self.block = StreamingSequential([wrap(m, offline_kernels) for m in unit.block])
-        self.shortcut = None if isinstance(unit.shortcut, nn.Identity) else wrap(unit.shortcut, offline_kernels)
-        self.pending: torch.Tensor | None = None
-
-    def count(self, n: int) -> int:
-        return self.block.count(n)
-
-    def _short(self, x: torch.Tensor | None) -> torch.Tensor | None:
-        if x is None or self.shortcut is None:
-            return x
-        return self.shortcut.step(x)
-
-    def _combine(self, short: torch.Tensor | None, block: torch.Tensor | None) -> torch.Tensor | None:
-        self.pending = _cat(self.pending, short)
-        if block is None or block.shape[-1] == 0:
-            return None
-        assert self.pending is not None
-        n = block.shape[-1]
-        out = self.pending[..., :n] + block
-        self.pending = self.pending[..., n:]
-        return out
-
-    def step(self, x: torch.Tensor) -> torch.Tensor | None:
-        return self._combine(self._short(x), self.block.step(x))
-
-    def flush(self) -> torch.Tensor | None:
-        out = self._combine(None, self.block.flush())
-        if self.pending is not None and self.pending.shape[-1]:
-            raise AssertionError("residual branches ended with different lengths")
-        return out
-
-
-def wrap(module: nn.Module, offline_kernels: bool = True) -> StreamingLayer:
-    """The streaming wrapper of one SEANet layer (raises :class:`UnsupportedStreamingError`).
-
-    ``offline_kernels``: make short convolutions take the kernel a long offline signal takes (zero-extended
-    inputs, at some cost), for bit equality with the offline encoder.
-    """
-    from codec.model.seanet import ResidualUnit
-
-    if isinstance(module, SConv1d):
-        return StreamingConv1d(module, offline_kernels)
-    if isinstance(module, SConvTranspose1d):
-        return StreamingConvTranspose1d(module)
-    if isinstance(module, SLSTM):
-        return StreamingLSTM(module)
-    if isinstance(module, ResidualUnit):
-        return StreamingResidual(module, offline_kernels)
-    if isinstance(module, (nn.ELU, nn.Identity)):
-        return StreamingElementwise(module)
-    raise UnsupportedStreamingError(f"no streaming version of {type(module).__name__}")
-
-
-def wrap_stack(model: nn.Sequential, offline_kernels: bool = True) -> StreamingSequential:
-    """A SEANet ``.model`` (encoder or decoder) as one streaming stack with fresh state."""
-    return StreamingSequential([wrap(m, offline_kernels) for m in model])

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.core.listening.design import load_design
-from app.core.listening.session import start_session
+from app.core.listening.design_parse import load_design
+from app.core.listening.session_start import start_session
 from app.core.listening.storage import Storage
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import sounddevice as sd
 
 from app.audio.devices import scan_output_devices
-from app.audio.engine import PlaybackEngine, StreamLike, sounddevice_stream
+from app.audio.engine import PlaybackEngine
+from app.audio.stream import StreamLike, sounddevice_stream
 
 RATE = 48_000
 LENGTH = RATE * 3 // 2  # 1.5 s

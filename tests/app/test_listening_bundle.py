@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from app.core.listening.bundle import MANIFEST_NAME, BundleError, export_bundle, open_bundle
-from app.core.listening.design import load_design
+from app.core.listening.design_parse import load_design
 
 DESIGN_YAML = """\
 format_version: 1

@@ -22,10 +22,9 @@ from app.core.listening.design import (
     AbxOptions,
     MushraOptions,
     design_warnings,
-    load_design,
-    parse_design,
     recommended_items,
 )
+from app.core.listening.design_parse import load_design, parse_design
 from app.core.listening.randomise import Plan, draw_plan, mushra_signals
 
 EXAMPLE = Path(__file__).with_name("listening_example_design.yaml")

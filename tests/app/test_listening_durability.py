@@ -22,7 +22,7 @@ import pytest
 from listening_fixtures import fake_anchor, write_design
 
 from app.core.listening.anchors import render_anchors
-from app.core.listening.design import load_design
+from app.core.listening.design_parse import load_design
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 

@@ -21,7 +21,8 @@ from app.core.conditions import (
     RowState,
 )
 from app.core.errors import DesignError
-from app.core.listening.design import LOW_ANCHOR_ID, MID_ANCHOR_ID, REFERENCE_ID, load_design, parse_design
+from app.core.listening.design import LOW_ANCHOR_ID, MID_ANCHOR_ID, REFERENCE_ID
+from app.core.listening.design_parse import load_design, parse_design
 from app.core.listening.from_workspace import (
     NewTest,
     WorkspaceItem,

@@ -12,7 +12,7 @@ from test_listening_from_workspace import MODEL_6, OPUS_12, RATE_HZ, _audio
 
 from app.core.clip import Clip
 from app.core.conditions import ANCHOR, MODEL, ConditionAnalysis, ConditionList, ConditionSpec
-from app.core.listening.design import load_design
+from app.core.listening.design_parse import load_design
 from app.core.listening.from_workspace import WorkspaceItem, WorkspaceState
 from app.ui.listening.menu import install_listening_menu
 from app.ui.listening.new_test_dialog import NewTestDialog

@@ -13,9 +13,10 @@ import soundfile
 from listening_fixtures import fake_anchor, write_design, write_wav
 
 from app.core.errors import StorageError
-from app.core.listening.design import load_design
+from app.core.listening.design_parse import load_design
 from app.core.listening.randomise import draw_plan
-from app.core.listening.session import Session, SessionError, start_session
+from app.core.listening.session import Session, SessionError
+from app.core.listening.session_start import start_session
 from app.core.listening.storage import Storage
 
 

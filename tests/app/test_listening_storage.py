@@ -10,10 +10,12 @@ import pytest
 from listening_fixtures import design_mapping
 
 from app.core.errors import StorageError
-from app.core.listening.design import TestDesign, parse_design
+from app.core.listening.design import TestDesign
+from app.core.listening.design_parse import parse_design
 from app.core.listening.migrations import SCHEMA_VERSION
 from app.core.listening.records import TidyRow
-from app.core.listening.storage import Answer, StimulusFile, Storage, default_db_path
+from app.core.listening.storage import Storage, default_db_path
+from app.core.listening.storage_records import Answer, StimulusFile
 
 # Schema version 1 exactly as the first release created it (written out here, independent of migrations.py).
 V1_SCHEMA = """

@@ -11,12 +11,14 @@ import pytest
 from listening_fixtures import write_design
 
 from app.core.listening.analysis import analyse
-from app.core.listening.design import TestDesign, load_design
+from app.core.listening.design import TestDesign
+from app.core.listening.design_parse import load_design
 from app.core.listening.exports import read_tidy_csv, write_tidy_csv
 from app.core.listening.records import TidyRow
 from app.core.listening.results_merge import export_results, read_results
-from app.core.listening.storage import Answer, Storage
+from app.core.listening.storage import Storage
 from app.core.listening.storage_import import ResultImportError, import_result_files, import_result_rows
+from app.core.listening.storage_records import Answer
 
 SCORES = {"reference": 100.0, "anchor_lp70": 50.0, "anchor_lp35": 20.0, "c1": 40.0, "c2": 70.0}
 ITEMS = ("item00", "item01")

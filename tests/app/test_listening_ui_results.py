@@ -12,10 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
 from app.audio.engine import PlaybackEngine
-from app.core.listening.design import load_design
+from app.core.listening.design_parse import load_design
 from app.core.listening.exports import read_tidy_csv
 from app.core.listening.results_merge import export_results
-from app.core.listening.session import start_session
+from app.core.listening.session_start import start_session
 from app.core.listening.storage import Storage
 from app.ui.listening.abx_page import AbPage
 from app.ui.listening.bs1116_page import Bs1116Page

@@ -10,7 +10,8 @@ import pytest
 from app_testing import FAKE_DEVICE, FakeStream
 
 from app.audio.devices import DeviceScan, OutputDevice, scan_output_devices
-from app.audio.engine import AudioEngineError, PlaybackEngine
+from app.audio.engine import PlaybackEngine
+from app.audio.stream import AudioEngineError
 
 
 def sources(length: int = 24_000, channels: int = 1) -> list[np.ndarray]:

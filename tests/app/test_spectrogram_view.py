@@ -21,7 +21,8 @@ from app.main import Services, build_services, create_main_window, parse_args
 from app.ui.app_settings import AppSettings
 from app.ui.main_window import MainWindow
 from app.ui.playback_controller import PlaybackController
-from app.ui.spectrogram_view import SpectrogramView, _Panel
+from app.ui.spectrogram_panel import SpectrogramPanel
+from app.ui.spectrogram_view import SpectrogramView
 
 pytestmark = pytest.mark.gui
 
@@ -52,7 +53,7 @@ def y_range(view: SpectrogramView, index: int) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def row_hz_at(panel: _Panel, y: float) -> float:
+def row_hz_at(panel: SpectrogramPanel, y: float) -> float:
     """The frequency of the image row drawn at height ``y`` of the plot (through the image's placement)."""
     bounds = panel.image.mapRectToParent(panel.image.boundingRect())
     assert panel.shown is not None

@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 
 from codec.training import corpus
-from codec.training.corpus import build_corpus, compact_corpus, convert_source, write_manifest
+from codec.training.corpus import build_corpus, compact_corpus, write_manifest
+from codec.training.corpus_convert import convert_source
 from codec.training.sources import (
     RESERVED_FOR_EVALUATION,
     SOURCES,

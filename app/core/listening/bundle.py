@@ -32,7 +32,8 @@ from typing import Any, BinaryIO
 import yaml
 
 from app.core.errors import DesignError, EarBenchError
-from app.core.listening.design import TestDesign, load_design
+from app.core.listening.design import TestDesign
+from app.core.listening.design_parse import load_design
 
 BUNDLE_FORMAT = "earbench-listening-bundle"
 BUNDLE_FORMAT_VERSION = 1

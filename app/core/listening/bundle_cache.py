@@ -13,7 +13,8 @@ from pathlib import Path
 import platformdirs
 
 from app.core.listening.bundle import DESIGN_NAME, MANIFEST_NAME, BundleError, open_bundle, sha256_file
-from app.core.listening.design import TestDesign, load_design
+from app.core.listening.design import TestDesign
+from app.core.listening.design_parse import load_design
 
 
 def default_bundles_dir() -> Path:

@@ -36,10 +36,9 @@ from app.core.listening.design import (
     MUSHRA_MAX_SIGNALS,
     RESERVED_IDS,
     TestDesign,
-    load_design,
-    parse_design,
     recommended_items,
 )
+from app.core.listening.design_parse import load_design, parse_design
 from app.core.listening.records import TEST_TYPES
 
 TEST_TYPE_NAMES = {"abx": "ABX", "ab": "AB preference", "mushra": "MUSHRA (BS.1534-3)", "bs1116": "BS.1116 (ABC/HR)"}

@@ -2,7 +2,7 @@
 
 Typical use (a view polls the properties after each call)::
 
-    session = start_session(storage, design, "alice")     # or resumes alice's unfinished session
+    session = start_session(storage, design, "alice")     # session_start; or resumes alice's unfinished session
     while not session.finished:
         view = session.page                                # PageView: stimuli (blind keys), scale, choices
         session.note_play("2"); session.note_switch(); session.rate("2", 73)   # MUSHRA / BS.1116
@@ -13,6 +13,9 @@ Typical use (a view polls the properties after each call)::
 Resume: answers are committed when the listener advances (a MUSHRA page's ratings in one transaction), so a session
 killed at any point restarts at the first trial with no stored answer, with the randomisation stored at its start.
 Training (MUSHRA, ``mushra.training``) comes first, shows condition names, and its ratings are never stored.
+
+This module holds the state machine (:class:`Session`); :func:`~app.core.listening.session_start.start_session`
+builds it (registers the test and its stimuli, renders the anchors, resumes or draws the session).
 """
 
 from __future__ import annotations
@@ -20,19 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
-from app.core.clip import file_sha256
-from app.core.listening.anchors import AnchorRenderer, anchor_recipe, render_anchors
-from app.core.listening.design import (
-    MAX_EXCERPT_S,
-    REFERENCE_ID,
-    AbxOptions,
-    MushraOptions,
-    TestDesign,
-    excerpt_duration_s,
-)
+from app.core.listening.design import MAX_EXCERPT_S, AbxOptions, MushraOptions, TestDesign
 from app.core.listening.pages import (
     PageView,
     Signal,
@@ -42,8 +35,9 @@ from app.core.listening.pages import (
     page_scale,
     page_signals,
 )
-from app.core.listening.randomise import PagePlan, Plan, draw_plan, mushra_signals
-from app.core.listening.storage import Answer, SessionRecord, StimulusFile, Storage
+from app.core.listening.randomise import PagePlan, Plan, mushra_signals
+from app.core.listening.storage import Storage
+from app.core.listening.storage_records import Answer, SessionRecord
 
 PILE_UP_MIN_SCORE = 80.0
 """BS.1534-3 §2 p.3: if most conditions score 80-100 the test may be invalid (a job for BS.1116 or ABX)."""
@@ -63,7 +57,7 @@ class _TrialState:
 
 
 class Session:
-    """One listener's session. Build it with :func:`start_session`."""
+    """One listener's session. Build it with :func:`~app.core.listening.session_start.start_session`."""
 
     def __init__(
         self,
@@ -286,60 +280,3 @@ class Session:
         if view is None:
             raise SessionError("the session is finished")
         return view
-
-
-def _app_version() -> str:
-    try:
-        return metadata.version("earbench")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def start_session(
-    storage: Storage,
-    design: TestDesign,
-    listener: str,
-    *,
-    anchor_dir: Path | None = None,
-    anchor_renderer: AnchorRenderer | None = None,
-    app_version: str | None = None,
-    model_versions: Mapping[str, str] | None = None,
-    transducer: str | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> Session:
-    """Resume ``listener``'s unfinished session of ``design``, or start a new one.
-
-    Registers the test and the SHA-256 of every stimulus (a stimulus that changed since the test started is refused
-    with :class:`StorageError`), renders the MUSHRA anchors if they are not cached (``anchor_dir``, default
-    :func:`~app.core.listening.anchors.default_anchor_dir`), and for a new session draws and stores its
-    randomisation (:func:`~app.core.listening.randomise.draw_plan`). ``transducer`` ("headphones" or
-    "loudspeakers", BS.1534-3 §8) and ``model_versions`` are stored with the session.
-    """
-    anchors: dict[str, dict[str, Path]] = {}
-    lengths_s: dict[str, float] = {}
-    if design.type == "mushra":
-        anchors = render_anchors(design, anchor_dir, anchor_renderer)
-        lengths_s = {item.id: excerpt_duration_s(item.reference) for item in design.items}
-    storage.register_test(design, anchor_recipe=anchor_recipe() if anchors else None)
-    stimuli = [
-        StimulusFile(design.relative(i.reference), file_sha256(i.reference), "reference", i.id, REFERENCE_ID)
-        for i in design.items
-    ]
-    stimuli += [
-        StimulusFile(design.relative(p), file_sha256(p), "condition", i.id, cid)
-        for i in design.items
-        for cid, p in i.conditions.items()
-    ]
-    stimuli += [
-        StimulusFile(f"anchor:{iid}/{aid}", file_sha256(p), "anchor", iid, aid)
-        for iid, a in anchors.items()
-        for aid, p in a.items()
-    ]
-    storage.record_stimuli(design.id, stimuli)
-    record = storage.unfinished_session(design.id, listener)
-    if record is None:
-        record = storage.create_session(
-            design.id, listener, lambda number: draw_plan(design, number).to_json(),
-            app_version=app_version or _app_version(), model_versions=model_versions, transducer=transducer,
-        )
-    return Session(storage, design, record, anchors, excerpt_lengths_s=lengths_s, clock=clock)

@@ -5,6 +5,9 @@ foreign keys on, one ``BEGIN IMMEDIATE … COMMIT`` transaction per answer (or p
 ``UNIQUE(session, page, trial, item, condition)`` with ``ON CONFLICT DO NOTHING``, so a write retried after a crash
 never duplicates a row. The schema version is ``PRAGMA user_version``; older databases are migrated forward on
 open (:mod:`app.core.listening.migrations`), newer ones are refused.
+
+This module holds :class:`Storage`, the reads and writes; opening and migrating the file is in
+:mod:`app.core.listening.storage_connection`, the row dataclasses in :mod:`app.core.listening.storage_records`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,20 @@ import platformdirs
 
 from app.core.errors import StorageError
 from app.core.listening.design import TestDesign
-from app.core.listening.migrations import MIGRATIONS, SCHEMA_VERSION
 from app.core.listening.records import TidyRow
+from app.core.listening.storage_connection import connect, read_schema_version
+from app.core.listening.storage_records import (
+    ANSWER_COLUMNS,
+    SESSION_COLUMNS,
+    Answer,
+    SessionRecord,
+    StimulusFile,
+    answer_from_row,
+    session_from_row,
+    utc_now,
+)
 
 DB_FILE_NAME = "ratings.sqlite"
-_BUSY_TIMEOUT_MS = 10_000
 
 
 def default_db_path() -> Path:
@@ -35,119 +45,17 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("earbench", appauthor=False)) / DB_FILE_NAME
 
 
-def utc_now() -> str:
-    """Current time as ISO 8601 UTC with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One stored answer (see :class:`TidyRow` for the meaning of ``rating``/``answer``/``correct``).
-
-    ``answered_at`` is filled in when the answer is recorded if left empty.
-    """
-
-    session_id: str
-    page: int
-    trial: int
-    item: str
-    condition: str
-    rating: float | None = None
-    answer: str | None = None
-    correct: bool | None = None
-    time_ms: int = 0
-    n_plays: int = 0
-    n_switches: int = 0
-    answered_at: str = ""
-
-
-@dataclass(frozen=True)
-class StimulusFile:
-    """A file a test plays: ``path`` (relative to the design folder, or ``anchor:<item>/<id>``), its SHA-256, its
-    ``role`` (``reference``, ``condition`` or ``anchor``) and what it is (``item``, ``condition`` id)."""
-
-    path: str
-    sha256: str
-    role: str
-    item: str
-    condition: str
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    """A session row: who took which test, with the randomisation record it was drawn with."""
-
-    id: str
-    test_id: str
-    listener: str
-    session_number: int
-    randomisation: dict[str, Any]
-    started_at: str
-    finished_at: str | None
-    app_version: str
-    model_versions: dict[str, str] = field(default_factory=dict)
-    transducer: str | None = None
-    training_done_at: str | None = None
-
-
-_SESSION_COLUMNS = (
-    "s.id, s.test_id, l.name, s.session_number, s.randomisation_json, s.started_at, s.finished_at, s.app_version, "
-    "s.model_versions_json, s.transducer, s.training_done_at"
-)
-_ANSWER_COLUMNS = (
-    "session_id, page, trial, item, condition, rating, answer, correct, time_ms, n_plays, n_switches, answered_at"
-)
-
-
 class Storage:
     """An open ratings database. Use one per thread (sqlite3 connections are not shared across threads)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"cannot open ratings database {self.path}: {exc}") from exc
-        try:
-            self._configure()
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise StorageError(f"{self.path} is not a usable ratings database: {exc}") from exc
-        except StorageError:
-            self._conn.close()
-            raise
+        self._conn = connect(self.path)
 
     # ---------------------------------------------------------------- connection and schema
-    def _configure(self) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-
     @property
     def schema_version(self) -> int:
-        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        version = self.schema_version
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"ratings database {self.path} has schema version {version}, made by a newer EarBench "
-                f"(this one reads up to {SCHEMA_VERSION}); update EarBench to open it"
-            )
-        if version == 0 and self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise StorageError(f"{self.path} is an SQLite file but not an EarBench ratings database")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            try:
-                self._conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version = {target};\nCOMMIT;"
-                )
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise StorageError(f"cannot migrate {self.path} to schema version {target}: {exc}") from exc
+        return read_schema_version(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -272,31 +180,31 @@ class Storage:
 
     def session(self, session_id: str) -> SessionRecord:
         row = self._conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN listeners l ON l.id = s.listener_id WHERE s.id = ?",
+            f"SELECT {SESSION_COLUMNS} FROM sessions s JOIN listeners l ON l.id = s.listener_id WHERE s.id = ?",
             (session_id,),
         ).fetchone()
         if row is None:
             raise StorageError(f"no session {session_id!r} in {self.path}")
-        return _session_record(row)
+        return session_from_row(row)
 
     def sessions(self, test_id: str | None = None) -> list[SessionRecord]:
         """All sessions (of one test), oldest first."""
         where, args = ("WHERE s.test_id = ?", (test_id,)) if test_id is not None else ("", ())
         rows = self._conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN listeners l ON l.id = s.listener_id {where} "
+            f"SELECT {SESSION_COLUMNS} FROM sessions s JOIN listeners l ON l.id = s.listener_id {where} "
             "ORDER BY s.test_id, s.session_number",
             args,
         ).fetchall()
-        return [_session_record(r) for r in rows]
+        return [session_from_row(r) for r in rows]
 
     def unfinished_session(self, test_id: str, listener: str) -> SessionRecord | None:
         """The latest unfinished session of ``listener`` on the test, if any."""
         row = self._conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions s JOIN listeners l ON l.id = s.listener_id "
+            f"SELECT {SESSION_COLUMNS} FROM sessions s JOIN listeners l ON l.id = s.listener_id "
             "WHERE s.test_id = ? AND l.name = ? AND s.finished_at IS NULL ORDER BY s.session_number DESC LIMIT 1",
             (test_id, listener),
         ).fetchone()
-        return None if row is None else _session_record(row)
+        return None if row is None else session_from_row(row)
 
     def mark_training_done(self, session_id: str) -> None:
         with self._transaction() as conn:
@@ -324,7 +232,7 @@ class Storage:
         with self._transaction() as conn:
             for a in answers:
                 cursor = conn.execute(
-                    f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    f"INSERT INTO answers ({ANSWER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (session_id, page, trial, item, condition) DO NOTHING",
                     (
                         a.session_id, a.page, a.trial, a.item, a.condition, a.rating, a.answer,
@@ -338,10 +246,10 @@ class Storage:
     def answers(self, session_id: str) -> list[Answer]:
         """A session's answers in page, trial, condition order."""
         rows = self._conn.execute(
-            f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE session_id = ? ORDER BY page, trial, condition",
+            f"SELECT {ANSWER_COLUMNS} FROM answers WHERE session_id = ? ORDER BY page, trial, condition",
             (session_id,),
         ).fetchall()
-        return [_answer(r) for r in rows]
+        return [answer_from_row(r) for r in rows]
 
     def answered_trials(self, session_id: str) -> set[tuple[int, int]]:
         """``(page, trial)`` pairs with at least one stored answer."""
@@ -373,22 +281,3 @@ class Storage:
                 n_plays=n_plays, n_switches=n_switches, answered_at=answered_at,
             ))
         return out
-
-
-def _session_record(row: tuple[Any, ...]) -> SessionRecord:
-    (sid, test_id, listener, number, randomisation, started, finished, app_version, models, transducer,
-     training_done) = row
-    return SessionRecord(
-        id=sid, test_id=test_id, listener=listener, session_number=int(number),
-        randomisation=json.loads(randomisation), started_at=started, finished_at=finished, app_version=app_version,
-        model_versions=json.loads(models), transducer=transducer, training_done_at=training_done,
-    )
-
-
-def _answer(row: tuple[Any, ...]) -> Answer:
-    session_id, page, trial, item, cond, rating, ans, correct, time_ms, n_plays, n_switches, answered_at = row
-    return Answer(
-        session_id=session_id, page=page, trial=trial, item=item, condition=cond, rating=rating, answer=ans,
-        correct=None if correct is None else bool(correct), time_ms=time_ms, n_plays=n_plays,
-        n_switches=n_switches, answered_at=answered_at,
-    )

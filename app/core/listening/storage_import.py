@@ -12,6 +12,9 @@ Provenance: each import that adds answers gets an ``imports`` row (file name, SH
 and answers it brought carry its id (schema version 3). Imported sessions get the next free session numbers of
 their test here (each machine numbers its own sessions from 1), have no randomisation record, and are marked
 finished so that they are never resumed on this machine.
+
+The report of an import (answers added, already present, conflicting) is in
+:mod:`app.core.listening.storage_import_report`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,9 @@ from app.core.errors import StorageError
 from app.core.listening.design import RESERVED_IDS
 from app.core.listening.records import TidyRow
 from app.core.listening.results_merge import Conflict, read_results, row_key
-from app.core.listening.storage import Storage, utc_now
+from app.core.listening.storage import Storage
+from app.core.listening.storage_import_report import FileImport, ImportReport
+from app.core.listening.storage_records import utc_now
 
 IMPORTED_APP_VERSION = "imported"
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -46,50 +51,6 @@ _STORED = ("rating", "answer", "correct", "time_ms", "n_plays", "n_switches", "a
 
 class ResultImportError(StorageError):
     """A result file that cannot be imported; nothing of the import was written."""
-
-
-@dataclass(frozen=True)
-class FileImport:
-    """What one file did: answers added, answers already stored (identical), new sessions, conflicts."""
-
-    source: str
-    n_imported: int
-    n_present: int
-    n_new_sessions: int
-    conflicts: tuple[Conflict, ...] = ()
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """The outcome of one import (one transaction), file by file."""
-
-    files: tuple[FileImport, ...] = field(default_factory=tuple)
-
-    @property
-    def n_imported(self) -> int:
-        return sum(f.n_imported for f in self.files)
-
-    @property
-    def n_present(self) -> int:
-        return sum(f.n_present for f in self.files)
-
-    @property
-    def n_new_sessions(self) -> int:
-        return sum(f.n_new_sessions for f in self.files)
-
-    @property
-    def conflicts(self) -> list[Conflict]:
-        return [c for f in self.files for c in f.conflicts]
-
-    def describe(self) -> str:
-        """``"N answers imported, M already present"``, plus the conflicts when there are any."""
-        text = f"{self.n_imported} answers imported, {self.n_present} already present"
-        if self.conflicts:
-            text += f", {len(self.conflicts)} conflicting (the stored version is kept)"
-        return text
-
-    def __str__(self) -> str:
-        return self.describe()
 
 
 def import_result_files(storage: Storage, paths: Iterable[str | Path]) -> ImportReport:

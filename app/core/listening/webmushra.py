@@ -26,7 +26,8 @@ from typing import Any
 import yaml
 
 from app.core.errors import DesignError
-from app.core.listening.design import ABX_TRIALS_DEFAULT, RESERVED_IDS, TestDesign, parse_design
+from app.core.listening.design import ABX_TRIALS_DEFAULT, RESERVED_IDS, TestDesign
+from app.core.listening.design_parse import parse_design
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.audio.engine import AudioEngineError, PlaybackEngine
+from app.audio.engine import PlaybackEngine
+from app.audio.stream import AudioEngineError
 from app.core.audition import MIN_LOOP_S, loop_region
 from app.core.errors import EarBenchError
 from app.core.listening.page_audio import PageAudio, load_page_audio

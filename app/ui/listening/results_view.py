@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 from app.core.errors import EarBenchError
 from app.core.listening.analysis import Analysis, analyse
 from app.core.listening.bundle import export_bundle
-from app.core.listening.design import load_design
+from app.core.listening.design_parse import load_design
 from app.core.listening.exports import write_json, write_tidy_csv, write_webmushra_csvs
 from app.core.listening.records import TidyRow
 from app.core.listening.report import write_report
 from app.core.listening.storage import Storage
-from app.core.listening.storage_import import ImportReport, import_result_files
+from app.core.listening.storage_import import import_result_files
+from app.core.listening.storage_import_report import ImportReport
 from app.ui.listening import results_tables as tables
 from app.ui.listening.results_plot import ConditionPlot
 from app.ui.notices import NoticeBar, NoticeLevel

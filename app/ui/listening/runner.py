@@ -13,38 +13,27 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from app.audio.engine import PlaybackEngine
 from app.core.errors import EarBenchError
 from app.core.listening.anchors import AnchorRenderer
 from app.core.listening.bundle_cache import open_bundle_cached
-from app.core.listening.design import TestDesign, load_design
-from app.core.listening.session import Session, start_session
+from app.core.listening.design import TestDesign
+from app.core.listening.design_parse import load_design
+from app.core.listening.session import Session
+from app.core.listening.session_start import start_session
 from app.core.listening.storage import Storage
 from app.ui.listening.anchor_preparation import AnchorPreparation, DesignWarningsBox
 from app.ui.listening.page_base import PageWidget
 from app.ui.listening.player import PagePlayer
+from app.ui.listening.runner_screens import DoneScreen, StartScreen
 from app.ui.listening.session_screen import SessionScreen
 from app.ui.notices import NoticeBar, NoticeLevel
 from app.workers import JobRunner
 
-TRANSDUCERS = ("headphones", "loudspeakers")
 DESIGN_FILTER = "Listening-test designs (*.yaml *.yml);;All files (*)"
 BUNDLE_FILTER = "Test bundles (*.zip);;All files (*)"
 
@@ -123,31 +112,13 @@ class TestRunnerWindow(QMainWindow):
 
     # ------------------------------------------------------------------ screens
     def _build_start(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        buttons = QHBoxLayout()
-        self.open_design_button = QPushButton("Open design…")
-        self.open_bundle_button = QPushButton("Open bundle…")
-        buttons.addWidget(self.open_design_button)
-        buttons.addWidget(self.open_bundle_button)
-        self.test_label = QLabel("No test opened")
-        self.test_label.setWordWrap(True)
-        self.listener_edit = QLineEdit()
-        self.listener_edit.setPlaceholderText("your name or listener ID")
-        self.transducer_combo = QComboBox()
-        self.transducer_combo.addItems(TRANSDUCERS)
-        self.start_button = QPushButton("Start / resume")
-        self.start_button.setEnabled(False)
+        page = StartScreen(self.anchors.busy_label, self.anchors.busy_bar)
+        self.open_design_button, self.open_bundle_button = page.open_design_button, page.open_bundle_button
+        self.test_label, self.listener_edit = page.test_label, page.listener_edit
+        self.transducer_combo, self.start_button = page.transducer_combo, page.start_button
         self.busy_label, self.busy_bar = self.anchors.busy_label, self.anchors.busy_bar
         self.anchors.locked = [self.open_design_button, self.open_bundle_button, self.listener_edit,
                                self.transducer_combo]
-        form.addRow(buttons)
-        form.addRow("Test:", self.test_label)
-        form.addRow("Listener:", self.listener_edit)
-        form.addRow("Listening with:", self.transducer_combo)
-        form.addRow(self.start_button)
-        form.addRow(self.busy_label)
-        form.addRow(self.busy_bar)
         self.open_design_button.clicked.connect(self.choose_design)
         self.open_bundle_button.clicked.connect(self.choose_bundle)
         self.start_button.clicked.connect(lambda: self.start(self.listener_edit.text()))
@@ -155,14 +126,9 @@ class TestRunnerWindow(QMainWindow):
         return page
 
     def _build_done(self) -> QWidget:
-        page = self.done_page = QWidget()
-        layout = QVBoxLayout(page)
-        self.done_label = QLabel()
-        self.done_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        layout.addWidget(self.done_label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignCenter)
+        page = self.done_page = DoneScreen()
+        self.done_label = page.label
+        page.close_button.clicked.connect(self.close)
         return page
 
     # ------------------------------------------------------------------ opening
