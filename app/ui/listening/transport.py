@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStyle, QWidget
 
 from app.core.audition import MIN_LOOP_S
 from app.ui.listening.player import PagePlayer
@@ -26,7 +26,9 @@ class TransportBar(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.setShortcut(QKeySequence("Space"))
         self.play_button.setToolTip("Play or stop (Space)")
-        self.rewind_button = QPushButton("⏮ Start")
+        # A style icon, not a Unicode symbol: the symbol is missing from common fonts (DejaVu draws a box).
+        self.rewind_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward), "Start")
+        self.rewind_button.setToolTip("Back to the loop start (the beginning when the loop is off)")
         self.loop_check = QCheckBox("Loop")
         self.loop_start = self._spin()
         self.loop_end = self._spin()
