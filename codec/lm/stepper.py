@@ -151,6 +151,10 @@ class LMStepper:
     """
 
     def __init__(self, lm: LMModel, block_frames: int = 32) -> None:
+        weight = lm.emb[0].weight
+        if weight.device.type != "cpu" or weight.dtype != torch.float32:
+            # Which products keep a row's bits is measured for MKL on the CPU, and the format's LM is float32.
+            raise ValueError(f"the LM coder runs on the CPU in float32, not {weight.device.type} {weight.dtype}")
         self.lm = lm
         self.offset = 0
         self.block_frames = block_frames

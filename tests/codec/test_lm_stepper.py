@@ -129,3 +129,8 @@ def test_blocks_of_known_frames_equal_single_steps() -> None:
             blocks.steps(frames[:9])
     assert len(got) == len(expected)
     assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_refuses_an_lm_it_cannot_step_bit_exactly() -> None:
+    with pytest.raises(ValueError, match="CPU in float32"):
+        LMModel(n_q=2, past_context=4).double().stepper()
