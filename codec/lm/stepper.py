@@ -131,7 +131,10 @@ class _LayerWeights:
         self.b_q, self.b_kv = attn.in_proj_bias.split([dim, dim * 2])
         self.w_out, self.b_out = attn.out_proj.weight, attn.out_proj.bias
         self.num_heads, self.head_dim = attn.num_heads, dim // attn.num_heads
-        self.layer = layer
+        self.w_ff1, self.b_ff1 = layer.linear1.weight, layer.linear1.bias
+        self.w_ff2, self.b_ff2 = layer.linear2.weight, layer.linear2.bias
+        self.norm1 = (layer.norm1.normalized_shape, layer.norm1.weight, layer.norm1.bias, layer.norm1.eps)
+        self.norm2 = (layer.norm2.normalized_shape, layer.norm2.weight, layer.norm2.bias, layer.norm2.eps)
 
 
 class LMStepper:
@@ -160,6 +163,10 @@ class LMStepper:
         self.block_frames = block_frames
         transformer = lm.transformer
         self._layers = [_LayerWeights(layer) for layer in transformer.layers]
+        self._embeddings = [emb.weight for emb in lm.emb]
+        self._outputs = [(linear.weight, linear.bias) for linear in lm.linears]
+        norm_in = transformer.norm_in
+        self._norm_in = (norm_in.normalized_shape, norm_in.weight, norm_in.bias, norm_in.eps)
         self._caches = [_LayerCache(transformer.past_context, lm.dim, block_frames) for _ in self._layers]
         self._pad = torch.zeros(_PAD_ROWS, lm.dim)
         self._masks: dict[int, torch.Tensor] = {}
@@ -179,22 +186,18 @@ class LMStepper:
         xs = [self._input(frame_indices) for frame_indices in indices]
         for cache, weights in zip(self._caches, self._layers, strict=True):
             xs = self._layer(weights, cache, xs)
-        linears = self.lm.linears
         num_codebooks = indices.shape[2]
-        per_codebook = [[F.linear(x, linears[k].weight, linears[k].bias) for x in xs] for k in range(num_codebooks)]
+        per_codebook = [[F.linear(x, *self._outputs[k]) for x in xs] for k in range(num_codebooks)]
         return [torch.softmax(torch.stack([per_codebook[k][i] for k in range(num_codebooks)], dim=1)
                               .permute(0, 3, 1, 2), dim=1) for i in range(frames)]
 
     def _input(self, indices: torch.Tensor) -> torch.Tensor:
         """Embedding sum, input norm and position of one frame → ``[1, 1, dim]``."""
-        lm = self.lm
-        transformer = lm.transformer
-        x = sum([F.embedding(indices[:, k], lm.emb[k].weight) for k in range(indices.shape[1])])
+        x = sum([F.embedding(indices[:, k], self._embeddings[k]) for k in range(indices.shape[1])])
         positions = torch.arange(1).view(1, -1, 1) + self.offset
         self.offset += 1
-        norm_in = transformer.norm_in
-        x = F.layer_norm(x, norm_in.normalized_shape, norm_in.weight, norm_in.bias, norm_in.eps)
-        return x + sin_embedding(positions, lm.dim, transformer.max_period)
+        x = F.layer_norm(x, *self._norm_in)
+        return x + sin_embedding(positions, self.lm.dim, self.lm.transformer.max_period)
 
     def _layer(self, weights: _LayerWeights, cache: _LayerCache, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         """``StreamingLayer.forward`` for each frame ``[1, 1, dim]`` of a block, one operation at a time."""
@@ -206,13 +209,12 @@ class LMStepper:
             cache.append(row, project_row(row, w_kv, b_kv, self._pad))
         queries = [F.linear(x.transpose(1, 0), weights.w_q, weights.b_q) for x in xs]
         attended = [self._attend(weights, cache, q, first + i) for i, q in enumerate(queries)]
-        outs = [F.linear(a, weights.w_out, weights.b_out) for a in attended]
+        outs = [F.linear(a, weights.w_out, weights.b_out).view(1, 1, -1).transpose(1, 0) for a in attended]
         cache.trim()
-        layer = weights.layer
-        xs = [layer._norm(layer.norm1, x + out.view(1, 1, -1).transpose(1, 0)) for x, out in zip(xs, outs, strict=True)]
-        hidden = [F.gelu(F.linear(x, layer.linear1.weight, layer.linear1.bias)) for x in xs]
-        ffs = [F.linear(h, layer.linear2.weight, layer.linear2.bias) for h in hidden]
-        return [layer._norm(layer.norm2, x + ff) for x, ff in zip(xs, ffs, strict=True)]
+        xs = [F.layer_norm(x + out, *weights.norm1) for x, out in zip(xs, outs, strict=True)]
+        hidden = [F.gelu(F.linear(x, weights.w_ff1, weights.b_ff1)) for x in xs]
+        ffs = [F.linear(h, weights.w_ff2, weights.b_ff2) for h in hidden]
+        return [F.layer_norm(x + ff, *weights.norm2) for x, ff in zip(xs, ffs, strict=True)]
 
     def _attend(self, weights: _LayerWeights, cache: _LayerCache, q: torch.Tensor, position: int) -> torch.Tensor:
         """Attention of one frame's query ``q`` ``[1, 1, dim]`` over its window → ``[1, dim]`` (before out_proj)."""
