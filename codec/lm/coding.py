@@ -208,8 +208,8 @@ class ArithmeticDecoder:
         lo_idx, hi_idx = 0, len(cdf) - 1
         while True:
             if hi_idx < lo_idx:
-                raise BitstreamError("corrupt LM-coded stream: binary search failed (the data or the LM differs "
-                                     "from the encoder's)")
+                raise BitstreamError("corrupt LM-coded stream: binary search failed (the data, the LM or its "
+                                     "thread count differs from the encoder's; see --lm-threads)")
             mid = (lo_idx + hi_idx) // 2
             low = base + ceil((cdf[mid - 1] if mid > 0 else 0) * scale)
             high = base + floor((cdf[mid] - 1) * scale)

@@ -81,7 +81,8 @@ def decode_segment_codes(fo: BinaryIO, lm: LMModel, num_codebooks: int, num_fram
     Raises
     ------
     BitstreamError
-        If the stream is truncated or corrupt, or was coded with other probabilities (another LM or platform).
+        If the stream is truncated or corrupt, or was coded with other probabilities (another LM, platform or
+        ``coding_threads``).
     """
     _check_lm(lm, num_codebooks)
     decoder = ArithmeticDecoder(fo)
