@@ -177,6 +177,9 @@ encode and more than half of its decode.
   LSTM. Audio stays within ~1e-6 of the reference.
 - 48 kHz gains less: its 1 s segments never made large tensors, so the bit-exact encoder (half the total) has little
   to shed; the decoder's matrix products already run at ~80 GFLOP/s of the core's ~90.
+  [speed_ceiling.md](speed_ceiling.md) (`benchmarks/speed_ceiling.py`) measures how much is left: the reference's
+  own encoder kernels plus the decoder's FLOPs at the GEMM peak give a ceiling of about 1.6x at 48 kHz, and 1.5x
+  would leave everything else (data movement, element-wise passes, Python) about a third of the time it takes now.
 """
 
 
