@@ -30,6 +30,7 @@ MAX_FILE_BYTES = 16 << 20  # what a lent machine's output folder brings back per
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # the summary is written even when training fails at once
     run_dir = out / "run"
     manifest = Path(args.corpus)
     if manifest.is_dir() and (manifest / "manifest.json").exists():

@@ -30,3 +30,13 @@ def test_gpu_run_script_trains_for_its_budget_and_leaves_small_outputs(tmp_path:
     for name in ("model_last.safetensors", "model_best.safetensors"):
         codec = load_codec(out / name)
         assert codec.trained and codec.sample_rate == 24_000
+
+
+def test_gpu_run_reports_a_failed_training_in_its_summary(tmp_path: Path) -> None:
+    # The lent machine's output folder must say what went wrong, even when training stops before writing anything.
+    out = tmp_path / "not_yet_there"
+    code = gpu_run.main(["--corpus", str(tmp_path / "missing_corpus"), "--budget-min", "0.1", "--out", str(out),
+                         "--device", "cpu"])
+    assert code != 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["returncode"] == code and "steps" not in summary
