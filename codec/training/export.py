@@ -6,17 +6,39 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from codec.checkpoint import save_model
+from codec.checkpoint import read_config, save_model
 from codec.config import ModelConfig
+from codec.errors import CodecError
 from codec.model.encodec import EncodecModel, build_model
 from codec.training.state import load_state
 
 
 def provenance(config: dict[str, Any], step: int, world_size: int = 1) -> dict[str, Any]:
-    """What a model file records about how it was trained (read by the catalog and model cards)."""
+    """What a model file records about how it was trained (read by the catalog and model cards).
+
+    A run started from other weights (``init_from``) records them under ``init_from``, with their own provenance
+    when the file can still be read, so a model trained in several sittings keeps its whole history.
+    """
     data = config.get("data", {})
-    return {"trained_steps": step, "batch_size": config.get("batch_size"), "world_size": world_size,
-            "segment_s": data.get("segment_s"), "data": data.get("manifest"), "seed": config.get("seed")}
+    record = {"trained_steps": step, "batch_size": config.get("batch_size"), "world_size": world_size,
+              "segment_s": data.get("segment_s"), "data": data.get("manifest"), "seed": config.get("seed")}
+    if config.get("init_from"):
+        record["init_from"] = source_provenance(Path(config["init_from"]))
+    return record
+
+
+def source_provenance(path: Path) -> dict[str, Any]:
+    """The file name of the weights a run started from and, when it is still readable, their provenance."""
+    record: dict[str, Any] = {"file": path.name}
+    try:
+        if path.suffix == ".safetensors":
+            record.update(read_config(path).provenance)
+        else:
+            state = load_state(path)
+            record.update(provenance(state["config"], int(state["step"])))
+    except (OSError, ValueError, KeyError, CodecError):
+        pass  # gone with a lent machine's scratch folder, say: the name is all that is left
+    return record
 
 
 def export_model(
