@@ -100,9 +100,39 @@ def default_model(search_dirs: list[Path] | None = None) -> ModelSummary | None:
 
 
 def describe_provenance(provenance: dict[str, Any], max_items: int = 8) -> list[tuple[str, str]]:
-    """Up to ``max_items`` provenance entries as (key, short text) rows; nested values as compact JSON."""
+    """Up to ``max_items`` provenance entries as (key, short text) rows; nested values as compact JSON.
+
+    A model trained in several runs (each started from the weights of the one before, ``init_from``) gets a first
+    row, ``training``, with its whole history oldest first, instead of the nested record.
+    """
     rows = []
+    history = training_history(provenance)
+    if len(history) > 1:
+        rows.append(("training", " → ".join(history)))
+        provenance = {key: value for key, value in provenance.items() if key != "init_from"}
     for key, value in list(provenance.items())[:max_items]:
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
         rows.append((str(key), text if len(text) <= 120 else text[:117] + "…"))
     return rows
+
+
+def training_history(provenance: dict[str, Any]) -> list[str]:
+    """One short text per training run, oldest first: "7,000 steps at batch 8 (2 CPU cores)"."""
+    runs = []
+    record: Any = provenance
+    while isinstance(record, dict) and record and len(runs) < 16:  # a hostile file could nest without end
+        runs.append(_describe_run(record))
+        record = record.get("init_from")
+    return runs[::-1]
+
+
+def _describe_run(record: dict[str, Any]) -> str:
+    steps = record.get("trained_steps")
+    if not isinstance(steps, int):
+        return str(record.get("file", "unknown weights"))
+    text = f"{steps:,} steps"
+    if isinstance(record.get("batch_size"), int):
+        text += f" at batch {record['batch_size']}"
+    if record.get("device"):
+        text += f" ({record['device']})"
+    return text

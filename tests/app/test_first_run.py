@@ -199,3 +199,19 @@ def test_smoke_test_flag_on_the_source_tree(tmp_path: Path) -> None:
     assert report["output_rms"] > 0 and report["bitrate_kbps"] > 0
     assert "not found" not in report["libraries"].values()
     assert {"portaudio", "opus"} <= set(report["shared_libraries"])
+
+
+def test_about_shows_the_training_history_of_a_model_trained_in_several_runs() -> None:
+    from app.core.about import describe_provenance
+
+    provenance = {"trained_steps": 2539, "batch_size": 32, "device": "NVIDIA H200",
+                  "init_from": {"file": "last.pt", "trained_steps": 5053, "batch_size": 32, "device": "NVIDIA H200",
+                                "init_from": {"file": "first.safetensors", "trained_steps": 7000, "batch_size": 8}}}
+    rows = dict(describe_provenance(provenance))
+    assert rows["training"] == ("7,000 steps at batch 8 → 5,053 steps at batch 32 (NVIDIA H200) → "
+                                "2,539 steps at batch 32 (NVIDIA H200)")
+    assert "init_from" not in rows and rows["trained_steps"] == "2539"
+    # A run whose weights came from a file that is gone shows the file's name; a single run has no history row.
+    gone = dict(describe_provenance({"trained_steps": 10, "init_from": {"file": "gone.pt"}}))
+    assert gone["training"] == "gone.pt → 10 steps"
+    assert "training" not in dict(describe_provenance({"trained_steps": 10}))
