@@ -89,9 +89,13 @@ def main() -> None:
     args.model.with_suffix(".eval.json").write_text(json.dumps(results, indent=1))
     manifest = json.loads((args.eval_set / "manifest.json").read_text())
     counts = {kind: sum(1 for f in manifest["files"] if f["kind"] == kind) for kind in ("speech", "music")}
+    # A mono model codes each channel of a stereo file as its own stream (twice the bits), while Opus and MP3
+    # code both within the rate asked for: say when the set was mixed down so that every row spends its rate.
+    downmix = (", mixed down to mono, since the model is mono: a stereo file would cost it twice the bits, while "
+               "Opus and MP3 code both channels within the requested rate") if manifest.get("mono_downmix") else ""
     body = (f"`benchmarks/evaluate_default_model.py` → `python -m codec eval` on the held-out set "
             f"({counts['speech']} speech clips, {counts['music']} music excerpts from packages reserved for "
-            "evaluation), one run per kind with every condition; mean ± half-width of the 95% CI over files. "
+            f"evaluation{downmix}), one run per kind with every condition; mean ± half-width of the 95% CI over files. "
             "ViSQOL v3 audio mode against the full-band original at 48 kHz (higher is better); mel distance "
             "(lower is better); SI-SDR in dB (higher is better). MP3 starts at 8 kbps, LAME's lowest bitrate.\n\n"
             + table(results, args.model))
