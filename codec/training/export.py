@@ -12,8 +12,12 @@ from codec.errors import CodecError
 from codec.model.encodec import EncodecModel, build_model
 from codec.training.state import load_state
 
+# How many earlier runs a model file describes: a checkpoint whose ``init_from`` names itself (a run restarted
+# from its own last.pt) would otherwise be followed for ever.
+MAX_HISTORY = 8
 
-def provenance(config: dict[str, Any], step: int, world_size: int = 1) -> dict[str, Any]:
+
+def provenance(config: dict[str, Any], step: int, world_size: int = 1, depth: int = 0) -> dict[str, Any]:
     """What a model file records about how it was trained (read by the catalog and model cards).
 
     A run started from other weights (``init_from``) records them under ``init_from``, with their own provenance
@@ -23,19 +27,21 @@ def provenance(config: dict[str, Any], step: int, world_size: int = 1) -> dict[s
     record = {"trained_steps": step, "batch_size": config.get("batch_size"), "world_size": world_size,
               "segment_s": data.get("segment_s"), "data": data.get("manifest"), "seed": config.get("seed")}
     if config.get("init_from"):
-        record["init_from"] = source_provenance(Path(config["init_from"]))
+        record["init_from"] = source_provenance(Path(config["init_from"]), depth + 1)
     return record
 
 
-def source_provenance(path: Path) -> dict[str, Any]:
+def source_provenance(path: Path, depth: int = 1) -> dict[str, Any]:
     """The file name of the weights a run started from and, when it is still readable, their provenance."""
     record: dict[str, Any] = {"file": path.name}
+    if depth > MAX_HISTORY:
+        return record
     try:
         if path.suffix == ".safetensors":
             record.update(read_config(path).provenance)
         else:
             state = load_state(path)
-            record.update(provenance(state["config"], int(state["step"])))
+            record.update(provenance(state["config"], int(state["step"]), depth=depth))
     except (OSError, ValueError, KeyError, CodecError):
         pass  # gone with a lent machine's scratch folder, say: the name is all that is left
     return record

@@ -7,7 +7,7 @@ from pathlib import Path
 from codec.checkpoint import save_model
 from codec.config import PRESETS, ModelConfig
 from codec.model import build_model
-from codec.training.export import provenance
+from codec.training.export import MAX_HISTORY, provenance
 
 
 def _tiny_config() -> ModelConfig:
@@ -37,3 +37,15 @@ def test_provenance_keeps_the_history_of_the_weights_a_run_started_from(tmp_path
     # The second sitting's own file is gone (a lent machine's scratch space): its name is all that is kept.
     third = provenance(_run_config(tmp_path / "gone" / "last.pt"), step=2539)
     assert third["init_from"] == {"file": "last.pt"}
+
+
+def test_provenance_stops_on_a_checkpoint_that_started_from_itself(tmp_path: Path, monkeypatch) -> None:
+    # A run restarted with init_from set to its own last.pt: its checkpoint names itself as its source.
+    own = tmp_path / "last.pt"
+    monkeypatch.setattr("codec.training.export.load_state",
+                        lambda path: {"config": _run_config(own), "step": 3})
+    record = provenance(_run_config(own), step=3)
+    depth = 0
+    while "init_from" in record:
+        record, depth = record["init_from"], depth + 1
+    assert record == {"file": "last.pt"} and depth == MAX_HISTORY + 1
